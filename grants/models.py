@@ -1,0 +1,1207 @@
+"""The book of stock option grants.
+
+Models hold the facts (grants, installments, exercises, terminations, notices and the
+company facts the rules need). Reading methods gather rows and ask ``grants.rules`` for
+the answer; state-changing verbs (``Grant.request_exercise``, ``Optionee.terminate``,
+``Company.suspend_registration``, ...) run in a transaction, lock what they change,
+re-validate with the same rule functions, store the recomputed expiration date and leave
+an audit history (django-simple-history) of every row they touch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo, available_timezones
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from grants import rules
+
+
+def _validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(
+            f"“{value}” is not a time zone name; use one such as America/Chicago.",
+            code="bad_time_zone",
+        )
+
+
+def _require_date(value: object, what: str) -> dt.date:
+    """Contract dates are dates: refuse datetimes, strings and None with a clear message."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValidationError(f"{what} must be a date (YYYY-MM-DD).", code="bad_date")
+    return value
+
+
+# --------------------------------------------------------------------------- company
+
+
+class Company(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="America/Chicago", validators=[_validate_time_zone]
+    )
+    opens_at = models.TimeField(default=dt.time(9, 0), help_text="Start of business hours.")
+    closes_at = models.TimeField(
+        default=dt.time(17, 0),
+        help_text="End of business hours (a notice at this time counts "
+        "from the next business day).",
+    )
+    business_days = models.CharField(
+        max_length=7,
+        default="12345",
+        help_text="ISO weekday digits of the business days: 1 = Monday ... 7 = Sunday.",
+    )
+    secretary = models.CharField(
+        max_length=200, blank=True, help_text="Who receives notices of exercise (paragraph 6a)."
+    )
+    address = models.TextField(blank=True, help_text="Where written notices are delivered.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=F("closes_at")), name="company_opens_before_closing"
+            ),
+            models.CheckConstraint(
+                condition=Q(business_days__regex=r"^[1-7]{1,7}$"), name="company_business_days"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def calendar(self) -> rules.BusinessCalendar:
+        return rules.BusinessCalendar(
+            time_zone=self.time_zone,
+            opens=self.opens_at,
+            closes=self.closes_at,
+            workdays=frozenset(int(d) for d in self.business_days),
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+    def now(self) -> dt.datetime:
+        return timezone.now().astimezone(ZoneInfo(self.time_zone))
+
+    def today(self) -> dt.date:
+        """Today in the company's time zone: the date every contract rule is read on."""
+        return self.now().date()
+
+    def suspension_periods(self) -> list[rules.Period]:
+        return [rules.Period(s.start, s.end) for s in self.registration_suspensions.all()]
+
+    def closing_price(self, on: dt.date) -> ClosingPrice | None:
+        """The latest recorded closing price on or before ``on``."""
+        return self.closing_prices.filter(date__lte=on).order_by("-date").first()
+
+    def withholding_rates(self) -> list[tuple[str, Decimal]]:
+        return [(r.name, r.rate) for r in self.withholding_rate_set.all()]
+
+    def suspend_registration(
+        self, start: dt.date, end: dt.date | None = None, *, note: str = ""
+    ) -> RegistrationSuspension:
+        """Record days on which the plan shares are not registered (paragraphs 4 and 7).
+
+        Open-ended while ``end`` is None. Every grant whose post-termination clock it can
+        pause gets its stored expiration date recomputed (paragraph 5b(iii)).
+        """
+        start = _require_date(start, "The first day of the suspension")
+        if end is not None:
+            end = _require_date(end, "The last day of the suspension")
+            if end < start:
+                raise ValidationError(
+                    "The suspension cannot end before it starts.", code="suspension_order"
+                )
+        with transaction.atomic():
+            suspension = RegistrationSuspension.objects.create(
+                company=self, start=start, end=end, note=note
+            )
+            self.refresh_post_termination_expirations()
+        return suspension
+
+    def refresh_post_termination_expirations(self) -> None:
+        """Recompute the stored expiration of every grant whose optionee has left service."""
+        terminated = Termination.objects.filter(reversed_at__isnull=True).values("optionee_id")
+        for grant in Grant.objects.select_for_update().filter(
+            plan__company=self, optionee_id__in=terminated
+        ):
+            grant.refresh_expiration()
+
+
+class Holiday(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "date"], name="holiday_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class WithholdingRate(models.Model):
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="withholding_rate_set"
+    )
+    name = models.CharField(max_length=100, help_text="e.g. Federal supplemental wages")
+    rate = models.DecimalField(
+        max_digits=6,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+        help_text="As a fraction: 0.2200 is 22%.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=1), name="withholding_rate_fraction"
+            ),
+            models.UniqueConstraint(fields=["company", "name"], name="withholding_rate_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.rate:%}"
+
+
+class RegistrationSuspension(models.Model):
+    """Days on which the plan shares are not registered and no exemption applies."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="registration_suspensions"
+    )
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True, help_text="Empty while it lasts.")
+    note = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="suspension_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+            if self.end
+            else (f"{self.start:%Y-%m-%d} – (open)")
+        )
+
+    def end_on(self, end: dt.date) -> None:
+        """Close an open-ended suspension; the last suspended day is ``end``."""
+        end = _require_date(end, "The last day of the suspension")
+        if end < self.start:
+            raise ValidationError(
+                "The suspension cannot end before it starts.", code="suspension_order"
+            )
+        with transaction.atomic():
+            self.end = end
+            self.save(update_fields=["end"])
+            self.company.refresh_post_termination_expirations()
+
+
+class ClosingPrice(models.Model):
+    """Fair market value: the company's recorded closing price on a trading day."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="closing_prices")
+    date = models.DateField()
+    price = models.DecimalField(max_digits=14, decimal_places=4)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "date"], name="closing_price_once_a_day"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="closing_price_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} ${self.price}"
+
+
+# --------------------------------------------------------------------------- plan and terms
+
+
+class Plan(models.Model):
+    """The plan a grant belongs to; where they conflict, the plan controls (paragraph 10)."""
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(max_length=200)
+    share_reserve = models.PositiveBigIntegerField()
+    max_term_years = models.PositiveSmallIntegerField(default=10)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "name"], name="plan_name_once"),
+            models.CheckConstraint(condition=Q(share_reserve__gt=0), name="plan_reserve_positive"),
+            models.CheckConstraint(condition=Q(max_term_years__gt=0), name="plan_term_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def reserve_used(self, *, excluding: Grant | None = None) -> int:
+        """Shares granted, less those returned to the reserve (expired or forfeited)."""
+        grants = self.grants.exclude(pk=excluding.pk) if excluding else self.grants.all()
+        totals = grants.aggregate(granted=Sum("shares"), returned=Sum("returned_shares"))
+        return (totals["granted"] or 0) - (totals["returned"] or 0)
+
+    def reserve_available(self, *, excluding: Grant | None = None) -> int:
+        return self.share_reserve - self.reserve_used(excluding=excluding)
+
+
+class GrantTerms(models.Model):
+    """The terms of a grant that another agreement may set differently.
+
+    The defaults are the seed agreement's (see ``grants.rules.Terms``).
+    """
+
+    _seed = rules.Terms()
+
+    name = models.CharField(max_length=200, unique=True)
+    minimum_exercise = models.PositiveIntegerField(default=_seed.minimum_exercise)
+    months_after_termination = models.PositiveSmallIntegerField(
+        default=_seed.months_after_termination
+    )
+    months_after_disability = models.PositiveSmallIntegerField(
+        default=_seed.months_after_disability
+    )
+    months_after_death = models.PositiveSmallIntegerField(default=_seed.months_after_death)
+    registration_tolling = models.BooleanField(default=_seed.registration_tolling)
+    section16_extension = models.BooleanField(default=_seed.section16_extension)
+    section16_days_after_liability = models.PositiveSmallIntegerField(
+        default=_seed.section16_days_after_liability
+    )
+    section16_cap_months = models.PositiveSmallIntegerField(default=_seed.section16_cap_months)
+    section16_cap_days = models.PositiveSmallIntegerField(default=_seed.section16_cap_days)
+    mail_notice_days = models.PositiveSmallIntegerField(default=_seed.mail_notice_days)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "grant terms"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(minimum_exercise__gt=0), name="terms_minimum_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_rules(self) -> rules.Terms:
+        return rules.Terms(
+            minimum_exercise=self.minimum_exercise,
+            months_after_termination=self.months_after_termination,
+            months_after_disability=self.months_after_disability,
+            months_after_death=self.months_after_death,
+            registration_tolling=self.registration_tolling,
+            section16_extension=self.section16_extension,
+            section16_days_after_liability=self.section16_days_after_liability,
+            section16_cap_months=self.section16_cap_months,
+            section16_cap_days=self.section16_cap_days,
+            mail_notice_days=self.mail_notice_days,
+        )
+
+
+# --------------------------------------------------------------------------- optionee
+
+
+class Optionee(models.Model):
+    class Relationship(models.TextChoices):
+        EMPLOYEE = "employee", "Employee"
+        OFFICER = "officer", "Officer"
+        DIRECTOR = "director", "Director"
+        CONSULTANT = "consultant", "Consultant"
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="optionees")
+    legal_name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    employee_id = models.CharField(max_length=50, blank=True)
+    relationship = models.CharField(
+        max_length=20, choices=Relationship.choices, default=Relationship.EMPLOYEE
+    )
+    is_section16_insider = models.BooleanField(
+        "Section 16 insider",
+        default=False,
+        help_text="An officer or director subject to short-swing profit rules.",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="optionee",
+        help_text="The optionee's portal account.",
+    )
+    date_of_death = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["legal_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "employee_id"],
+                condition=~Q(employee_id=""),
+                name="optionee_employee_id_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    # -- reading
+
+    def active_termination(self) -> Termination | None:
+        return self.terminations.filter(reversed_at__isnull=True).first()
+
+    def notice_address(self, on: dt.date | None = None) -> str:
+        """The address on file for notices on ``on`` (paragraph 9); today when None."""
+        on = on or self.company.today()
+        entry = (
+            self.notice_addresses.filter(effective_on__lte=on)
+            .order_by("-effective_on", "-id")
+            .first()
+        )
+        return entry.address if entry else ""
+
+    def liability_periods(self) -> list[rules.Period]:
+        return [rules.Period(w.start, w.end) for w in self.section16_windows.all()]
+
+    # -- verbs
+
+    def terminate(
+        self, on: dt.date, reason: str = rules.REASON_OTHER, *, note: str = ""
+    ) -> Termination:
+        """Record the end of continuous service (paragraph 5b).
+
+        ``reason`` is "other", "disability" or "death" (then ``on`` is the date of death).
+        Vesting stops on ``on``; unvested shares are forfeited on it (5c); every grant's
+        expiration date is recomputed. A second termination while one stands is refused:
+        reverse the first (``Termination.reverse``) to correct it.
+        """
+        on = _require_date(on, "The termination date")
+        if reason not in rules.TERMINATION_REASONS:
+            raise ValidationError(
+                f"“{reason}” is not a termination reason; use other, disability or death.",
+                code="bad_reason",
+            )
+        with transaction.atomic():
+            optionee = Optionee.objects.select_for_update().get(pk=self.pk)
+            standing = optionee.active_termination()
+            if standing is not None:
+                raise ValidationError(
+                    f"{optionee.legal_name}'s service already ended on {standing.on:%Y-%m-%d}. "
+                    f"To correct it, reverse that termination first.",
+                    code="already_terminated",
+                )
+            grants = list(Grant.objects.select_for_update().filter(optionee=optionee))
+            for grant in grants:
+                if on < grant.grant_date and grant.status == Grant.Status.GRANTED:
+                    # Service cannot end before a grant made during it; say so plainly.
+                    raise ValidationError(
+                        f"The termination date {on:%Y-%m-%d} is before grant {grant.number} "
+                        f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
+                        code="termination_before_grant",
+                    )
+            termination = Termination.objects.create(
+                optionee=optionee,
+                on=on,
+                reason=reason,
+                date_of_death=on if reason == rules.REASON_DEATH else None,
+                note=note,
+            )
+            if reason == rules.REASON_DEATH:
+                optionee.date_of_death = on
+                optionee.save(update_fields=["date_of_death"])
+            for grant in grants:
+                grant.refresh_expiration()
+        self.refresh_from_db()
+        return termination
+
+    def change_role(self, relationship: str) -> None:
+        """A change of role (employee to consultant or director) is not a termination:
+        service is continuous (paragraph 8 and 5b). The history keeps the old role."""
+        if relationship not in self.Relationship.values:
+            raise ValidationError(
+                f"“{relationship}” is not a relationship; use one of "
+                f"{', '.join(self.Relationship.values)}.",
+                code="bad_relationship",
+            )
+        self.relationship = relationship
+        self.save(update_fields=["relationship"])
+
+    def record_section16_liability(self, start: dt.date, end: dt.date) -> Section16Window:
+        """Record the days on which an exercise would give rise to Section 16(b) liability
+        (paragraph 5b(iv)); the stored expiration dates are recomputed."""
+        start = _require_date(start, "The first day of liability")
+        end = _require_date(end, "The last day of liability")
+        if end < start:
+            raise ValidationError(
+                "The liability window cannot end before it starts.", code="window_order"
+            )
+        with transaction.atomic():
+            window = Section16Window.objects.create(optionee=self, start=start, end=end)
+            for grant in Grant.objects.select_for_update().filter(optionee=self):
+                grant.refresh_expiration()
+        return window
+
+    def change_notice_address(
+        self, address: str, *, received_on: dt.date, method: str = "mail"
+    ) -> Notice:
+        """The optionee designates a new address by written notice (paragraph 9).
+
+        The new address applies from the day the notice takes effect; the old ones stay
+        in the history.
+        """
+        address = (address or "").strip()
+        if not address:
+            raise ValidationError("Enter the new notice address.", code="empty_address")
+        received_on = _require_date(received_on, "The date the notice was received")
+        with transaction.atomic():
+            notice = Notice.objects.create(
+                company=self.company,
+                optionee=self,
+                direction=Notice.Direction.TO_COMPANY,
+                method=method,
+                kind=Notice.Kind.ADDRESS_CHANGE,
+                subject="Change of notice address",
+                body=address,
+                received_on=received_on,
+            )
+            NoticeAddress.objects.create(
+                optionee=self, address=address, effective_on=notice.effective_on, notice=notice
+            )
+        return notice
+
+
+class NoticeAddress(models.Model):
+    """One address on file for notices, from ``effective_on``; the rows are its history."""
+
+    optionee = models.ForeignKey(
+        Optionee, on_delete=models.CASCADE, related_name="notice_addresses"
+    )
+    address = models.TextField()
+    effective_on = models.DateField()
+    notice = models.OneToOneField(
+        "Notice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text="The written notice that designated it (none for the address at grant).",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-effective_on", "-id"]
+        verbose_name_plural = "notice addresses"
+
+    def __str__(self) -> str:
+        return f"{self.address.splitlines()[0] if self.address else ''} (from {self.effective_on})"
+
+
+class Successor(models.Model):
+    """Who may exercise after the optionee's death (paragraph 7)."""
+
+    class Document(models.TextChoices):
+        WILL = "will", "Will"
+        DESCENT = "descent", "Laws of descent and distribution"
+
+    optionee = models.ForeignKey(Optionee, on_delete=models.CASCADE, related_name="successors")
+    name = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="successions",
+    )
+    document = models.CharField(max_length=20, choices=Document.choices)
+    document_reference = models.CharField(
+        max_length=300, help_text="The document that shows the right, e.g. probate case number."
+    )
+    recorded_on = models.DateField(default=timezone.localdate)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.name} (successor of {self.optionee})"
+
+
+class Termination(models.Model):
+    """The end of an optionee's continuous service (paragraph 5b)."""
+
+    class Reason(models.TextChoices):
+        OTHER = rules.REASON_OTHER, "Any other reason, or none"
+        DISABILITY = rules.REASON_DISABILITY, "Permanent and total disability"
+        DEATH = rules.REASON_DEATH, "Death"
+
+    optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="terminations")
+    on = models.DateField("termination date")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    date_of_death = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_reason = models.CharField(max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["optionee"],
+                condition=Q(reversed_at__isnull=True),
+                name="one_standing_termination",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=rules.REASON_DEATH) | Q(date_of_death=F("on")),
+                name="death_termination_on_date_of_death",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.optionee} – {self.get_reason_display()} on {self.on:%Y-%m-%d}"
+
+    def as_rules(self) -> rules.Termination:
+        return rules.Termination(self.on, self.reason)
+
+    def reverse(self, why: str) -> None:
+        """Undo a termination recorded in error; a corrected one can then be recorded."""
+        if not why.strip():
+            raise ValidationError("Say why the termination is reversed.", code="no_reason")
+        with transaction.atomic():
+            me = Termination.objects.select_for_update().get(pk=self.pk)
+            if me.reversed_at is not None:
+                raise ValidationError(
+                    "This termination was already reversed.", code="already_reversed"
+                )
+            me.reversed_at = timezone.now()
+            me.reversal_reason = why.strip()
+            me.save(update_fields=["reversed_at", "reversal_reason"])
+            if me.reason == rules.REASON_DEATH:
+                Optionee.objects.filter(pk=me.optionee_id).update(date_of_death=None)
+            for grant in Grant.objects.select_for_update().filter(optionee_id=me.optionee_id):
+                grant.refresh_expiration()
+        self.refresh_from_db()
+
+
+class Section16Window(models.Model):
+    """Days on which an exercise by an insider would give rise to short-swing liability."""
+
+    optionee = models.ForeignKey(
+        Optionee, on_delete=models.CASCADE, related_name="section16_windows"
+    )
+    start = models.DateField()
+    end = models.DateField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = "Section 16(b) liability window"
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="window_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.optionee}: {self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+
+
+# --------------------------------------------------------------------------- grant
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """Every recorded fact the rules need about one grant, gathered once."""
+
+    installments: list[rules.Installment]
+    exercised: int
+    termination: rules.Termination | None
+    suspensions: list[rules.Period]
+    liability_windows: list[rules.Period]
+
+    @property
+    def service_end(self) -> dt.date | None:
+        return self.termination.on if self.termination else None
+
+
+class Grant(models.Model):
+    class Type(models.TextChoices):
+        NSO = "NSO", "Non-qualified stock option"
+        ISO = "ISO", "Incentive stock option"
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        EXERCISED = "exercised", "Fully exercised"
+        EXPIRED = "expired", "Expired"
+
+    number = models.CharField(max_length=50, unique=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
+    optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="grants")
+    terms = models.ForeignKey(GrantTerms, on_delete=models.PROTECT, related_name="grants")
+    option_type = models.CharField(max_length=3, choices=Type.choices, default=Type.NSO)
+    grant_date = models.DateField()
+    shares = models.PositiveBigIntegerField()
+    exercise_price = models.DecimalField(max_digits=14, decimal_places=4)
+    term_end = models.DateField("end of term")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.GRANTED)
+    expires_on = models.DateField(
+        "effective expiration date",
+        help_text="Recomputed by every change that can move it; read by the nightly job.",
+    )
+    expiration_clause = models.CharField(max_length=10, default="5a")
+    returned_shares = models.PositiveBigIntegerField(
+        default=0, help_text="Shares returned to the plan reserve (forfeited or expired)."
+    )
+    documents_version = models.CharField(
+        max_length=100, default="1", help_text="Version of the agreement and attachments."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="grant_shares_positive"),
+            models.CheckConstraint(
+                condition=Q(exercise_price__gte=0), name="grant_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(term_end__gt=F("grant_date")), name="grant_term_after_grant_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__lte=F("term_end")), name="grant_expires_within_term"
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_shares__lte=F("shares")), name="grant_returned_within_grant"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_on"],
+                condition=Q(status="granted"),
+                name="grant_outstanding_expiry",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def company(self) -> Company:
+        return self.plan.company
+
+    # -- creating
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        number: str,
+        plan: Plan,
+        optionee: Optionee,
+        grant_date: dt.date,
+        shares: int,
+        exercise_price: Decimal,
+        term_end: dt.date,
+        installments: list[tuple[dt.date, int]],
+        option_type: str = Type.NSO,
+        grant_terms: GrantTerms | None = None,
+    ) -> Grant:
+        """Grant an option with its vesting schedule, checked against the plan (paragraphs
+        1a and 10). Nothing is written unless every check passes."""
+        grant_date = _require_date(grant_date, "The grant date")
+        term_end = _require_date(term_end, "The end of the term")
+        shares = rules.whole_shares(shares)
+        price = Decimal(str(exercise_price))
+        if price < 0:
+            raise ValidationError("The exercise price cannot be negative.", code="bad_price")
+        if optionee.company_id != plan.company_id:
+            raise ValidationError(
+                "The optionee and the plan belong to different companies.", code="company_mismatch"
+            )
+        schedule = [
+            rules.Installment(_require_date(d, "An installment date"), rules.whole_shares(n))
+            for d, n in installments
+        ]
+        rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+        with transaction.atomic():
+            locked_plan = Plan.objects.select_for_update().get(pk=plan.pk)
+            rules.check_plan_limits(
+                shares=shares,
+                grant_date=grant_date,
+                term_end=term_end,
+                reserve_available=locked_plan.reserve_available(),
+                max_term_years=locked_plan.max_term_years,
+            )
+            if cls.objects.filter(number=number).exists():
+                raise ValidationError(
+                    f"Grant number {number} is already used; choose another.", code="duplicate"
+                )
+            grant = cls.objects.create(
+                number=number,
+                plan=locked_plan,
+                optionee=optionee,
+                terms=grant_terms or GrantTerms.objects.get_or_create(name="Standard")[0],
+                option_type=option_type,
+                grant_date=grant_date,
+                shares=shares,
+                exercise_price=price,
+                term_end=term_end,
+                expires_on=term_end,
+            )
+            Installment.objects.bulk_create(
+                Installment(grant=grant, vest_date=i.vest_date, shares=i.shares) for i in schedule
+            )
+            grant.refresh_expiration()
+        return grant
+
+    # -- reading
+
+    def facts(self) -> GrantFacts:
+        """Gather the rows the rules read (uses prefetched relations when present)."""
+        termination = self.optionee.active_termination()
+        return GrantFacts(
+            installments=[
+                rules.Installment(i.vest_date, i.shares) for i in self.installments.all()
+            ],
+            exercised=self.exercises.exclude(status=Exercise.Status.CANCELLED).aggregate(
+                total=Sum("shares")
+            )["total"]
+            or 0,
+            termination=termination.as_rules() if termination else None,
+            suspensions=self.company.suspension_periods(),
+            liability_windows=self.optionee.liability_periods(),
+        )
+
+    def expiration(
+        self, as_of: dt.date | None = None, facts: GrantFacts | None = None
+    ) -> rules.Expiration:
+        """The effective expiration date with the clause that sets it (paragraph 5)."""
+        facts = facts or self.facts()
+        return rules.expiration(
+            term_end=self.term_end,
+            terms=self.terms.as_rules(),
+            termination=facts.termination,
+            suspensions=facts.suspensions,
+            liability_windows=facts.liability_windows,
+            today=as_of or self.company.today(),
+        )
+
+    def expiration_date(self, as_of: dt.date | None = None) -> dt.date:
+        """The last day on which the option may be exercised, through business hours."""
+        return self.expiration(as_of).on
+
+    def vested_shares(self, on: dt.date) -> int:
+        on = _require_date(on, "The date")
+        facts = self.facts()
+        return rules.vested_shares(facts.installments, on, facts.service_end)
+
+    def forfeited_shares(self) -> int:
+        facts = self.facts()
+        return rules.forfeited_shares(facts.installments, facts.service_end)
+
+    def exercised_shares(self) -> int:
+        return self.facts().exercised
+
+    def exercisable_shares(self, on: dt.date) -> int:
+        on = _require_date(on, "The date")
+        facts = self.facts()
+        if self.status == self.Status.EXPIRED:
+            return 0
+        return rules.exercisable_shares(
+            installments=facts.installments,
+            on=on,
+            exercised=facts.exercised,
+            service_end=facts.service_end,
+            expires_on=self.expiration(facts=facts).on,
+            suspensions=facts.suspensions,
+        )
+
+    # -- verbs
+
+    def refresh_expiration(self) -> None:
+        """Store the effective expiration date and clause computed from every event so far.
+
+        Called inside the transaction of each verb that can move it, with the row locked.
+        """
+        expires = self.expiration()
+        if (self.expires_on, self.expiration_clause) != (expires.on, expires.clause):
+            self.expires_on = expires.on
+            self.expiration_clause = expires.clause
+            self.save(update_fields=["expires_on", "expiration_clause"])
+
+    def request_exercise(
+        self,
+        shares: int,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        payment_received: bool = False,
+        notice_method: str | None = None,
+    ) -> Exercise:
+        """Exercise the option by a written notice delivered at ``at`` (paragraphs 1–7).
+
+        ``at`` is a date (a notice received during business hours that day) or an aware
+        datetime (the business-hours rule decides the exercise date). ``by`` is the user
+        acting: the optionee or, after death, a recorded successor; None when a stock
+        administrator records a paper notice. Refused exercises raise ValidationError
+        and write nothing.
+        """
+        shares = rules.whole_shares(shares)
+        if payment_method not in rules.PAYMENT_METHODS:
+            raise ValidationError(
+                f"“{payment_method}” is not a payment method; use cash, check or regt "
+                f"(the Regulation T broker-assisted program).",
+                code="bad_payment_method",
+            )
+        with transaction.atomic():
+            grant = (
+                Grant.objects.select_for_update()
+                .select_related("plan__company", "optionee", "terms")
+                .get(pk=self.pk)
+            )
+            company = grant.company
+            exercise_date = rules.deemed_received(at, company.calendar())
+            optionee = grant.optionee
+            successor = None
+            if by is not None:
+                successor = optionee.successors.filter(user=by).first()
+            rules.check_exerciser(
+                acting_is_optionee=by is not None and by.pk == optionee.user_id,
+                acting_is_successor=successor is not None,
+                administrator=by is None,
+                deceased=optionee.date_of_death is not None,
+            )
+            if grant.status == Grant.Status.EXPIRED:
+                raise ValidationError(
+                    f"Grant {grant.number} expired on {grant.expires_on:%Y-%m-%d}.", code="expired"
+                )
+            facts = grant.facts()
+            rules.check_not_expired(exercise_date, grant.expiration(facts=facts))
+            rules.check_registration(exercise_date, facts.suspensions)
+            exercisable = rules.exercisable_shares(
+                installments=facts.installments,
+                on=exercise_date,
+                exercised=facts.exercised,
+                service_end=facts.service_end,
+                expires_on=grant.expiration(facts=facts).on,
+                suspensions=facts.suspensions,
+            )
+            rules.check_minimum_exercise(
+                shares=shares,
+                installments=facts.installments,
+                on=exercise_date,
+                exercised=facts.exercised,
+                exercisable=exercisable,
+                service_end=facts.service_end,
+                minimum=grant.terms.minimum_exercise,
+            )
+            received_at = at if isinstance(at, dt.datetime) else None
+            notice = Notice.objects.create(
+                company=company,
+                optionee=optionee,
+                grant=grant,
+                direction=Notice.Direction.TO_COMPANY,
+                method=notice_method or (Notice.Method.PORTAL if by else Notice.Method.PERSONAL),
+                kind=Notice.Kind.EXERCISE,
+                subject=f"Notice of exercise: {shares:,} shares of grant {grant.number}",
+                body=(
+                    f"Exercise of {shares:,} shares at ${grant.exercise_price} per share, "
+                    f"paid by {dict(Exercise.PaymentMethod.choices)[payment_method]}."
+                ),
+                received_on=exercise_date,
+                received_at=received_at,
+            )
+            today = company.today()
+            exercise = Exercise.objects.create(
+                grant=grant,
+                shares=shares,
+                exercise_date=exercise_date,
+                notice_received_at=received_at,
+                payment_method=payment_method,
+                price_per_share=grant.exercise_price,
+                aggregate_price=rules.aggregate_price(shares, grant.exercise_price),
+                payment_received_on=min(today, exercise_date) if payment_received else None,
+                status=Exercise.Status.PAID
+                if payment_received
+                else Exercise.Status.AWAITING_PAYMENT,
+                requested_by=by,
+                successor=successor,
+                notice=notice,
+            )
+            if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
+                facts.installments, facts.service_end
+            ):
+                grant.status = Grant.Status.EXERCISED
+                grant.save(update_fields=["status"])
+        self.refresh_from_db()
+        return exercise
+
+
+class Installment(models.Model):
+    """One installment of the vesting schedule (paragraph 1a)."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="installments")
+    vest_date = models.DateField("date of earliest exercise (vesting)")
+    shares = models.PositiveBigIntegerField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["vest_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="installment_shares_positive"),
+            models.UniqueConstraint(fields=["grant", "vest_date"], name="installment_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shares:,} on {self.vest_date:%Y-%m-%d}"
+
+
+class Exercise(models.Model):
+    class PaymentMethod(models.TextChoices):
+        CASH = rules.PAYMENT_CASH, "Cash"
+        CHECK = rules.PAYMENT_CHECK, "Check"
+        REG_T = rules.PAYMENT_REG_T, "Regulation T broker-assisted program"
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        PAID = "paid", "Paid"
+        ISSUED = "issued", "Shares issued"
+        CANCELLED = "cancelled", "Cancelled"
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="exercises")
+    shares = models.PositiveBigIntegerField()
+    exercise_date = models.DateField()
+    notice_received_at = models.DateTimeField(null=True, blank=True)
+    payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    price_per_share = models.DecimalField(max_digits=14, decimal_places=4)
+    aggregate_price = models.DecimalField(max_digits=18, decimal_places=2)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT
+    )
+    payment_received_on = models.DateField(null=True, blank=True)
+    shares_issued_on = models.DateField(null=True, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    successor = models.ForeignKey(
+        Successor, on_delete=models.PROTECT, null=True, blank=True, related_name="exercises"
+    )
+    notice = models.OneToOneField(
+        "Notice", on_delete=models.PROTECT, null=True, blank=True, related_name="exercise"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-exercise_date", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="exercise_shares_positive"),
+            models.CheckConstraint(
+                condition=Q(shares_issued_on__isnull=True) | Q(payment_received_on__isnull=False),
+                name="exercise_no_issue_before_payment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant.number}: {self.shares:,} shares on {self.exercise_date:%Y-%m-%d}"
+
+    def _locked(self) -> Exercise:
+        return Exercise.objects.select_for_update().get(pk=self.pk)
+
+    def mark_paid(self, on: dt.date) -> None:
+        """Record that the company has the cash for the aggregate price (paragraph 2b)."""
+        on = _require_date(on, "The date payment was received")
+        with transaction.atomic():
+            me = self._locked()
+            if me.status != self.Status.AWAITING_PAYMENT:
+                raise ValidationError(
+                    f"This exercise is {me.get_status_display().lower()}, not awaiting payment.",
+                    code="not_awaiting_payment",
+                )
+            me.payment_received_on = on
+            me.status = self.Status.PAID
+            me.save(update_fields=["payment_received_on", "status"])
+        self.refresh_from_db()
+
+    def issue_shares(self, on: dt.date) -> None:
+        """Issue the shares; never before the company has the cash (paragraph 2b)."""
+        on = _require_date(on, "The issue date")
+        with transaction.atomic():
+            me = self._locked()
+            if me.status != self.Status.PAID:
+                raise ValidationError(
+                    "Shares are issued only after the company has received the full exercise "
+                    "price; record the payment first.",
+                    code="not_paid",
+                )
+            if on < me.payment_received_on:
+                raise ValidationError(
+                    f"Shares cannot be issued before payment was received on "
+                    f"{me.payment_received_on:%Y-%m-%d}.",
+                    code="issue_before_payment",
+                )
+            me.shares_issued_on = on
+            me.status = self.Status.ISSUED
+            me.save(update_fields=["shares_issued_on", "status"])
+        self.refresh_from_db()
+
+    def cancel(self, on: dt.date) -> None:
+        """Cancel an exercise whose shares were not issued; its shares become exercisable
+        again (paragraph 2: reserved from acceptance, released on cancellation)."""
+        on = _require_date(on, "The cancellation date")
+        with transaction.atomic():
+            grant = Grant.objects.select_for_update().get(pk=self.grant_id)
+            me = self._locked()
+            if me.status in (self.Status.ISSUED, self.Status.CANCELLED):
+                raise ValidationError(
+                    f"This exercise is {me.get_status_display().lower()} and cannot be cancelled.",
+                    code="not_cancellable",
+                )
+            me.status = self.Status.CANCELLED
+            me.cancelled_on = on
+            me.save(update_fields=["status", "cancelled_on"])
+            if grant.status == Grant.Status.EXERCISED:
+                grant.status = Grant.Status.GRANTED
+                grant.save(update_fields=["status"])
+        self.refresh_from_db()
+
+
+# --------------------------------------------------------------------------- notices
+
+
+class Notice(models.Model):
+    """A written notice between the company and an optionee (paragraph 9)."""
+
+    class Direction(models.TextChoices):
+        TO_COMPANY = "to_company", "From the optionee to the company"
+        TO_OPTIONEE = "to_optionee", "From the company to the optionee"
+
+    class Method(models.TextChoices):
+        PERSONAL = "personal", "Personal delivery"
+        MAIL = "mail", "U.S. mail, postage prepaid"
+        EMAIL = "email", "E-mail"
+        PORTAL = "portal", "Optionee portal"
+
+    class Kind(models.TextChoices):
+        EXERCISE = "exercise", "Notice of exercise"
+        ADDRESS_CHANGE = "address_change", "Change of notice address"
+        EXPIRY_WARNING = "expiry_warning", "Expiry warning"
+        EXPIRED = "expired", "Option expired"
+        GENERAL = "general", "General"
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="notices")
+    optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="notices")
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.GENERAL)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    address = models.TextField(blank=True, help_text="Where it was sent or delivered.")
+    sent_on = models.DateField(null=True, blank=True, help_text="Mailed (deposited) or sent.")
+    received_on = models.DateField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    effective_on = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(received_on__isnull=True)
+                | Q(sent_on__isnull=True)
+                | Q(received_on__gte=F("sent_on")),
+                name="notice_received_after_sent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def save(self, *args, **kwargs):
+        self.effective_on = self.compute_effective_on()
+        if not self.address and self.direction == self.Direction.TO_OPTIONEE:
+            self.address = self.optionee.notice_address(self.sent_on)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "effective_on", "address"}
+        super().save(*args, **kwargs)
+
+    def compute_effective_on(self) -> dt.date | None:
+        """Paragraph 9: effective on receipt; a notice the company mails takes effect five
+        days after deposit, or on receipt if that is earlier."""
+        mailed = (
+            self.sent_on
+            if self.direction == self.Direction.TO_OPTIONEE and self.method == self.Method.MAIL
+            else None
+        )
+        days = (
+            self.grant.terms.mail_notice_days if self.grant_id else rules.Terms().mail_notice_days
+        )
+        return rules.notice_effective_date(
+            received_on=self.received_on, mailed_on=mailed, mail_notice_days=days
+        )
+
+
+class Acknowledgement(models.Model):
+    """The optionee's acknowledgement of receipt of the grant and its attachments."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    documents_version = models.CharField(max_length=100)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "documents_version"], name="acknowledged_once_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant} acknowledged {self.acknowledged_at:%Y-%m-%d}"
