@@ -332,6 +332,17 @@ class GrantTerms(models.Model):
 # --------------------------------------------------------------------------- optionee
 
 
+class OptioneeQuerySet(models.QuerySet):
+    def for_user(self, user) -> OptioneeQuerySet:
+        """The optionees whose options ``user`` may see: their own, or as a recorded
+        successor after a death (paragraph 7)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(user=user) | Q(successors__user=user, date_of_death__isnull=False)
+        ).distinct()
+
+
 class Optionee(models.Model):
     class Relationship(models.TextChoices):
         EMPLOYEE = "employee", "Employee"
@@ -362,6 +373,7 @@ class Optionee(models.Model):
     date_of_death = models.DateField(null=True, blank=True)
 
     history = HistoricalRecords()
+    objects = OptioneeQuerySet.as_manager()
 
     class Meta:
         ordering = ["legal_name"]
@@ -654,6 +666,42 @@ class GrantFacts:
         return self.termination.on if self.termination else None
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a grant stands on one day, as the optionee and the administrator see it."""
+
+    on: dt.date
+    total: int
+    vested: int
+    exercised: int
+    exercisable: int
+    unvested: int
+    forfeited: int
+    next_vest_date: dt.date | None
+    next_vest_shares: int
+    expiration: rules.Expiration
+    terminated_on: dt.date | None
+    closing_price: Decimal | None
+    vested_value: Decimal | None
+
+    @property
+    def days_left(self) -> int:
+        return (self.expiration.on - self.on).days
+
+    @property
+    def is_expired(self) -> bool:
+        return self.on > self.expiration.on
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    vest_date: dt.date
+    shares: int
+    vested: bool
+    forfeited: bool
+    exercised: int
+
+
 class Grant(models.Model):
     class Type(models.TextChoices):
         NSO = "NSO", "Non-qualified stock option"
@@ -847,6 +895,69 @@ class Grant(models.Model):
             expires_on=self.expiration(facts=facts).on,
             suspensions=facts.suspensions,
         )
+
+    def position(self, on: dt.date | None = None) -> Position:
+        """Vested, exercised, exercisable, unvested and the next vesting on ``on`` (today)."""
+        on = on or self.company.today()
+        facts = self.facts()
+        expires = self.expiration(facts=facts)
+        vested = rules.vested_shares(facts.installments, on, facts.service_end)
+        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        upcoming = [
+            i
+            for i in sorted(facts.installments, key=lambda i: i.vest_date)
+            if i.vest_date > on and (facts.service_end is None or i.vest_date <= facts.service_end)
+        ]
+        exercisable = (
+            0
+            if self.status == self.Status.EXPIRED
+            else rules.exercisable_shares(
+                installments=facts.installments,
+                on=on,
+                exercised=facts.exercised,
+                service_end=facts.service_end,
+                expires_on=expires.on,
+                suspensions=facts.suspensions,
+            )
+        )
+        price = self.company.closing_price(on)
+        return Position(
+            on=on,
+            total=self.shares,
+            vested=vested,
+            exercised=facts.exercised,
+            exercisable=exercisable,
+            unvested=self.shares - vested - forfeited,
+            forfeited=forfeited,
+            next_vest_date=upcoming[0].vest_date if upcoming else None,
+            next_vest_shares=upcoming[0].shares if upcoming else 0,
+            expiration=expires,
+            terminated_on=facts.service_end,
+            closing_price=price.price if price else None,
+            vested_value=(
+                rules.aggregate_price(max(0, vested - facts.exercised), price.price)
+                if price
+                else None
+            ),
+        )
+
+    def schedule(self, on: dt.date | None = None) -> list[ScheduleRow]:
+        """Each installment with what is vested, forfeited and exercised of it."""
+        on = on or self.company.today()
+        facts = self.facts()
+        return [
+            ScheduleRow(
+                vest_date=item.vest_date,
+                shares=item.shares,
+                vested=item.vest_date <= on
+                and (facts.service_end is None or item.vest_date <= facts.service_end),
+                forfeited=facts.service_end is not None and item.vest_date > facts.service_end,
+                exercised=item.shares - remainder,
+            )
+            for item, remainder in rules.unexercised_by_installment(
+                facts.installments, facts.exercised
+            )
+        ]
 
     # -- verbs
 

@@ -319,7 +319,8 @@ def check_minimum_exercise(
     """Paragraph 3: more than zero, no more than exercisable, at least the minimum.
 
     The minimum does not apply (a) to an exercise of the whole unexercised remainder of a
-    vested installment that is itself smaller than the minimum, or (b) to the final
+    vested installment that is itself smaller than the minimum, when it is the oldest
+    installment with shares left (the one the exercise is charged to), or (b) to the final
     exercise: one that takes every share still exercisable when no further share can ever
     become exercisable (every installment has vested, or service has ended).
     """
@@ -339,16 +340,24 @@ def check_minimum_exercise(
         )
     if shares >= minimum:
         return
-    small_remainders = {
-        remainder
+    # Exception (a) covers the installment the ledger charges this exercise to: the oldest
+    # one with shares left (see ``unexercised_by_installment``). Any later small
+    # installment would otherwise excuse any number of small exercises of the larger
+    # installments before it, since those exercises never reach it.
+    open_items = [
+        (item, remainder)
         for item, remainder in unexercised_by_installment(installments, exercised)
-        if item.shares < minimum
-        and item.vest_date <= on
-        and remainder > 0
-        and (service_end is None or item.vest_date <= service_end)
-    }
-    if shares in small_remainders:
-        return
+        if remainder > 0
+    ]
+    if open_items:
+        item, remainder = open_items[0]
+        if (
+            item.shares < minimum
+            and item.vest_date <= on
+            and (service_end is None or item.vest_date <= service_end)
+            and shares == remainder
+        ):
+            return
     total = sum(item.shares for item in installments)
     nothing_more_to_come = service_end is not None or vested_shares(installments, on) == total
     if nothing_more_to_come and shares == exercisable:

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+
+from grants.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo book: the seed grant (Valence Technology to James R. Akridge, 2005), "
+        "a few optionees in other states, recent closing prices, a demo stock administrator "
+        "and a portal login for every demo optionee. Safe to run again: it adds only what "
+        "is missing and never runs the nightly job."
+    )
+
+    def handle(self, *args, **options):
+        logins = load_demo()
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(
+            "\nSign in at http://127.0.0.1:8000/\n"
+            f"  Stock administrator (back office at /admin/): {logins['admin']} / "
+            f"{logins['admin_password']}\n"
+            f"  Optionees (portal at /): {logins['optionees']} / {logins['optionee_password']}\n"
+        )

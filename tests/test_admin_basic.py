@@ -1,0 +1,33 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from grants.demo import load_demo
+from grants.models import Exercise, Grant, Notice, Optionee
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    load_demo()
+    client.force_login(get_user_model().objects.get(username="stockadmin"))
+    return client
+
+
+@pytest.mark.parametrize("model", [Grant, Optionee, Notice, Exercise])
+def test_changelist_and_change_pages_open(admin_client, model):
+    meta = model._meta
+    assert (
+        admin_client.get(
+            reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        ).status_code
+        == 200
+    )
+    obj = model.objects.first()
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    assert admin_client.get(url).status_code == 200
+
+
+def test_exercises_cannot_be_written_by_hand_in_the_admin(admin_client):
+    assert admin_client.get(reverse("admin:grants_exercise_add")).status_code == 403
