@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
 
 from grants import rules
 
@@ -457,6 +458,34 @@ class Optionee(models.Model):
         self.refresh_from_db()
         return termination
 
+    def record_death(self, on: dt.date) -> None:
+        """Record the death of an optionee whose service had already ended.
+
+        Paragraph 7: from then on only a recorded successor may exercise. The expiration
+        stays the one the earlier termination set: clause 5b(ii) applies only when the
+        termination itself is due to death. While the optionee is in service, record the
+        death with ``terminate(on, "death")`` instead.
+        """
+        on = _require_date(on, "The date of death")
+        with transaction.atomic():
+            optionee = Optionee.objects.select_for_update().get(pk=self.pk)
+            standing = optionee.active_termination()
+            if standing is None:
+                raise ValidationError(
+                    f"{optionee.legal_name} is still in service: record the death as a "
+                    f"termination for death.",
+                    code="in_service",
+                )
+            if on < standing.on:
+                raise ValidationError(
+                    f"The date of death {on:%Y-%m-%d} is before the end of service on "
+                    f"{standing.on:%Y-%m-%d}; record it as a termination for death instead.",
+                    code="death_before_termination",
+                )
+            optionee.date_of_death = on
+            optionee.save(update_fields=["date_of_death"])
+        self.refresh_from_db()
+
     def change_role(self, relationship: str) -> None:
         """A change of role (employee to consultant or director) is not a termination:
         service is continuous (paragraph 8 and 5b). The history keeps the old role."""
@@ -595,7 +624,9 @@ class Termination(models.Model):
                 name="one_standing_termination",
             ),
             models.CheckConstraint(
-                condition=~Q(reason=rules.REASON_DEATH) | Q(date_of_death=F("on")),
+                # date_of_death IS NOT NULL too: a NULL comparison would pass the check.
+                condition=~Q(reason=rules.REASON_DEATH)
+                | Q(date_of_death__isnull=False, date_of_death=F("on")),
                 name="death_termination_on_date_of_death",
             ),
         ]
@@ -620,7 +651,10 @@ class Termination(models.Model):
             me.reversal_reason = why.strip()
             me.save(update_fields=["reversed_at", "reversal_reason"])
             if me.reason == rules.REASON_DEATH:
-                Optionee.objects.filter(pk=me.optionee_id).update(date_of_death=None)
+                # Saved, not .update(): the optionee's audit history must show it cleared.
+                optionee = Optionee.objects.select_for_update().get(pk=me.optionee_id)
+                optionee.date_of_death = None
+                optionee.save(update_fields=["date_of_death"])
             for grant in Grant.objects.select_for_update().filter(optionee_id=me.optionee_id):
                 grant.refresh_expiration()
         self.refresh_from_db()
@@ -828,8 +862,13 @@ class Grant(models.Model):
                 term_end=term_end,
                 expires_on=term_end,
             )
-            Installment.objects.bulk_create(
-                Installment(grant=grant, vest_date=i.vest_date, shares=i.shares) for i in schedule
+            # With history: the schedule's creation belongs in the audit trail too.
+            bulk_create_with_history(
+                [
+                    Installment(grant=grant, vest_date=i.vest_date, shares=i.shares)
+                    for i in schedule
+                ],
+                Installment,
             )
             grant.refresh_expiration()
         return grant

@@ -509,7 +509,8 @@ def expiration(
                 f"{terms.section16_cap_months} months and {terms.section16_cap_days} days "
                 f"after the end of service on {t:%Y-%m-%d}.",
             )
-    if result.on > term_end:
+    if result.on >= term_end:
+        # An extension that reaches the term's end is cut by it: the term sets the date.
         return Expiration(term_end, "5a", f"The term ends on {term_end:%Y-%m-%d}.")
     return result
 
@@ -557,14 +558,21 @@ def deemed_received(at: dt.date | dt.datetime, calendar: BusinessCalendar) -> dt
     )
 
 
+def _money(value: Decimal) -> Decimal:
+    """Money is a Decimal, never a float: a float has already lost cents."""
+    if isinstance(value, float):
+        raise TypeError("Pass money as Decimal (or str), never float.")
+    return Decimal(value)
+
+
 def aggregate_price(shares: int, price_per_share: Decimal) -> Decimal:
     """Paragraph 2: shares x price per share, in dollars and cents, rounded half-up once."""
-    return (Decimal(shares) * Decimal(price_per_share)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (Decimal(shares) * _money(price_per_share)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def taxable_spread(shares: int, price_per_share: Decimal, fair_market_value: Decimal) -> Decimal:
     """Paragraph 6b: (fair market value on the exercise date - price) x shares, never below 0."""
-    spread = (Decimal(fair_market_value) - Decimal(price_per_share)) * shares
+    spread = (_money(fair_market_value) - _money(price_per_share)) * shares
     return max(Decimal(0), spread).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -579,9 +587,9 @@ def withholding_estimate(
     Each rate applies to the unrounded spread and is rounded half-up to the cent once.
     Returns (name, amount) for each rate; the estimate is their sum.
     """
-    spread = max(Decimal(0), (Decimal(fair_market_value) - Decimal(price_per_share)) * shares)
+    spread = max(Decimal(0), (_money(fair_market_value) - _money(price_per_share)) * shares)
     return [
-        (name, (spread * Decimal(rate)).quantize(CENT, rounding=ROUND_HALF_UP))
+        (name, (spread * _money(rate)).quantize(CENT, rounding=ROUND_HALF_UP))
         for name, rate in rates
     ]
 
