@@ -10,6 +10,7 @@ an audit history (django-simple-history) of every row they touch.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -392,7 +393,8 @@ class Optionee(models.Model):
     # -- reading
 
     def active_termination(self) -> Termination | None:
-        return self.terminations.filter(reversed_at__isnull=True).first()
+        """The standing (not reversed) termination; reads prefetched rows when present."""
+        return next((t for t in self.terminations.all() if t.reversed_at is None), None)
 
     def notice_address(self, on: dt.date | None = None) -> str:
         """The address on file for notices on ``on`` (paragraph 9); today when None."""
@@ -409,6 +411,52 @@ class Optionee(models.Model):
 
     # -- verbs
 
+    def _check_termination(self, on: object, reason: str, grants: list[Grant]) -> dt.date:
+        """The checks a termination must pass before it is recorded or previewed."""
+        on = _require_date(on, "The termination date")
+        if reason not in rules.TERMINATION_REASONS:
+            raise ValidationError(
+                f"“{reason}” is not a termination reason; use other, disability or death.",
+                code="bad_reason",
+            )
+        standing = self.active_termination()
+        if standing is not None:
+            raise ValidationError(
+                f"{self.legal_name}'s service already ended on {standing.on:%Y-%m-%d}. "
+                f"To correct it, reverse that termination first.",
+                code="already_terminated",
+            )
+        for grant in grants:
+            if on < grant.grant_date and grant.status == Grant.Status.GRANTED:
+                # Service cannot end before a grant made during it; say so plainly.
+                raise ValidationError(
+                    f"The termination date {on:%Y-%m-%d} is before grant {grant.number} "
+                    f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
+                    code="termination_before_grant",
+                )
+        return on
+
+    def preview_termination(self, on: dt.date, reason: str) -> list[TerminationEffect]:
+        """What a termination on ``on`` would do to each grant, before it is recorded:
+        shares vested at termination, forfeited, and the new expiration with its clause."""
+        grants = list(Grant.objects.filter(optionee=self).with_facts())
+        on = self._check_termination(on, reason, grants)
+        hypothetical = rules.Termination(on, reason)
+        effects = []
+        for grant in grants:
+            facts = dataclasses.replace(grant.facts(), termination=hypothetical)
+            effects.append(
+                TerminationEffect(
+                    grant=grant,
+                    vested=rules.vested_shares(facts.installments, on, on),
+                    exercised=facts.exercised,
+                    forfeited=rules.forfeited_shares(facts.installments, on),
+                    expires_before=grant.expiration(),
+                    expires=grant.expiration(facts=facts),
+                )
+            )
+        return effects
+
     def terminate(
         self, on: dt.date, reason: str = rules.REASON_OTHER, *, note: str = ""
     ) -> Termination:
@@ -419,30 +467,10 @@ class Optionee(models.Model):
         expiration date is recomputed. A second termination while one stands is refused:
         reverse the first (``Termination.reverse``) to correct it.
         """
-        on = _require_date(on, "The termination date")
-        if reason not in rules.TERMINATION_REASONS:
-            raise ValidationError(
-                f"“{reason}” is not a termination reason; use other, disability or death.",
-                code="bad_reason",
-            )
         with transaction.atomic():
             optionee = Optionee.objects.select_for_update().get(pk=self.pk)
-            standing = optionee.active_termination()
-            if standing is not None:
-                raise ValidationError(
-                    f"{optionee.legal_name}'s service already ended on {standing.on:%Y-%m-%d}. "
-                    f"To correct it, reverse that termination first.",
-                    code="already_terminated",
-                )
             grants = list(Grant.objects.select_for_update().filter(optionee=optionee))
-            for grant in grants:
-                if on < grant.grant_date and grant.status == Grant.Status.GRANTED:
-                    # Service cannot end before a grant made during it; say so plainly.
-                    raise ValidationError(
-                        f"The termination date {on:%Y-%m-%d} is before grant {grant.number} "
-                        f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
-                        code="termination_before_grant",
-                    )
+            on = optionee._check_termination(on, reason, grants)
             termination = Termination.objects.create(
                 optionee=optionee,
                 on=on,
@@ -540,6 +568,22 @@ class Optionee(models.Model):
                 optionee=self, address=address, effective_on=notice.effective_on, notice=notice
             )
         return notice
+
+
+@dataclass(frozen=True)
+class TerminationEffect:
+    """What a termination does to one grant (shown before the administrator confirms)."""
+
+    grant: Grant
+    vested: int
+    exercised: int
+    forfeited: int
+    expires_before: rules.Expiration
+    expires: rules.Expiration
+
+    @property
+    def exercisable_after(self) -> int:
+        return max(0, self.vested - self.exercised)
 
 
 class NoticeAddress(models.Model):
@@ -736,6 +780,51 @@ class ScheduleRow:
     exercised: int
 
 
+@dataclass(frozen=True)
+class ExerciseCheck:
+    """An exercise that passed every rule, with what the checks computed."""
+
+    shares: int
+    exercise_date: dt.date
+    exercisable: int
+    expires: rules.Expiration
+    aggregate_price: Decimal
+    successor: Successor | None
+    facts: GrantFacts
+
+
+@dataclass(frozen=True)
+class ExercisePreview:
+    """What an exercise would cost and when it would count, shown before it is submitted."""
+
+    shares: int
+    exercise_date: dt.date
+    exercisable: int
+    expires: rules.Expiration
+    aggregate_price: Decimal
+    fair_market_value: Decimal | None
+    fair_market_value_date: dt.date | None
+    taxable_spread: Decimal | None
+    withholding: list[tuple[str, Decimal]]
+
+    @property
+    def withholding_total(self) -> Decimal:
+        return sum((amount for _, amount in self.withholding), Decimal("0.00"))
+
+
+class GrantQuerySet(models.QuerySet):
+    def with_facts(self) -> GrantQuerySet:
+        """Load every row the rules read in a fixed number of queries, however many grants:
+        use it for any page or job that computes positions for many grants."""
+        return self.select_related("plan__company", "optionee", "terms").prefetch_related(
+            "installments",
+            "exercises",
+            "optionee__terminations",
+            "optionee__section16_windows",
+            "plan__company__registration_suspensions",
+        )
+
+
 class Grant(models.Model):
     class Type(models.TextChoices):
         NSO = "NSO", "Non-qualified stock option"
@@ -770,6 +859,7 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    objects = GrantQuerySet.as_manager()
 
     class Meta:
         ordering = ["number"]
@@ -882,10 +972,9 @@ class Grant(models.Model):
             installments=[
                 rules.Installment(i.vest_date, i.shares) for i in self.installments.all()
             ],
-            exercised=self.exercises.exclude(status=Exercise.Status.CANCELLED).aggregate(
-                total=Sum("shares")
-            )["total"]
-            or 0,
+            exercised=sum(
+                e.shares for e in self.exercises.all() if e.status != Exercise.Status.CANCELLED
+            ),
             termination=termination.as_rules() if termination else None,
             suspensions=self.company.suspension_periods(),
             liability_windows=self.optionee.liability_periods(),
@@ -935,8 +1024,14 @@ class Grant(models.Model):
             suspensions=facts.suspensions,
         )
 
-    def position(self, on: dt.date | None = None) -> Position:
-        """Vested, exercised, exercisable, unvested and the next vesting on ``on`` (today)."""
+    def position(
+        self, on: dt.date | None = None, *, closing_price: ClosingPrice | bool | None = False
+    ) -> Position:
+        """Vested, exercised, exercisable, unvested and the next vesting on ``on`` (today).
+
+        Pass ``closing_price`` (a ClosingPrice or None) when the caller has already looked it
+        up, so a page of many grants asks for it once.
+        """
         on = on or self.company.today()
         facts = self.facts()
         expires = self.expiration(facts=facts)
@@ -959,7 +1054,7 @@ class Grant(models.Model):
                 suspensions=facts.suspensions,
             )
         )
-        price = self.company.closing_price(on)
+        price = self.company.closing_price(on) if closing_price is False else closing_price
         return Position(
             on=on,
             total=self.shares,
@@ -1011,6 +1106,91 @@ class Grant(models.Model):
             self.expiration_clause = expires.clause
             self.save(update_fields=["expires_on", "expiration_clause"])
 
+    def _check_exercise(
+        self, shares: object, at: dt.date | dt.datetime, payment_method: str, by
+    ) -> ExerciseCheck:
+        """Apply every rule an exercise must pass (paragraphs 1–7) as of ``at``; write nothing.
+
+        Called by ``preview_exercise`` as is, and by ``request_exercise`` on the locked row.
+        """
+        shares = rules.whole_shares(shares)
+        if payment_method not in rules.PAYMENT_METHODS:
+            raise ValidationError(
+                f"“{payment_method}” is not a payment method; use cash, check or regt "
+                f"(the Regulation T broker-assisted program).",
+                code="bad_payment_method",
+            )
+        company = self.company
+        exercise_date = rules.deemed_received(at, company.calendar())
+        optionee = self.optionee
+        successor = optionee.successors.filter(user=by).first() if by is not None else None
+        rules.check_exerciser(
+            acting_is_optionee=by is not None and by.pk == optionee.user_id,
+            acting_is_successor=successor is not None,
+            administrator=by is None,
+            deceased=optionee.date_of_death is not None,
+        )
+        if self.status == Grant.Status.EXPIRED:
+            raise ValidationError(
+                f"Grant {self.number} expired on {self.expires_on:%Y-%m-%d}.", code="expired"
+            )
+        facts = self.facts()
+        expires = self.expiration(facts=facts)
+        rules.check_not_expired(exercise_date, expires)
+        rules.check_registration(exercise_date, facts.suspensions)
+        exercisable = rules.exercisable_shares(
+            installments=facts.installments,
+            on=exercise_date,
+            exercised=facts.exercised,
+            service_end=facts.service_end,
+            expires_on=expires.on,
+            suspensions=facts.suspensions,
+        )
+        rules.check_minimum_exercise(
+            shares=shares,
+            installments=facts.installments,
+            on=exercise_date,
+            exercised=facts.exercised,
+            exercisable=exercisable,
+            service_end=facts.service_end,
+            minimum=self.terms.minimum_exercise,
+        )
+        return ExerciseCheck(
+            shares=shares,
+            exercise_date=exercise_date,
+            exercisable=exercisable,
+            expires=expires,
+            aggregate_price=rules.aggregate_price(shares, self.exercise_price),
+            successor=successor,
+            facts=facts,
+        )
+
+    def preview_exercise(
+        self, shares: object, at: dt.date | dt.datetime, *, payment_method: str, by=None
+    ) -> ExercisePreview:
+        """What an exercise would be, before it is submitted: its exercise date, aggregate
+        price and the tax estimate at the latest closing price (paragraphs 2 and 6b).
+        Raises the same ValidationError that ``request_exercise`` would."""
+        check = self._check_exercise(shares, at, payment_method, by)
+        price = self.company.closing_price(check.exercise_date)
+        spread = withholding = None
+        if price is not None:
+            spread = rules.taxable_spread(check.shares, self.exercise_price, price.price)
+            withholding = rules.withholding_estimate(
+                check.shares, self.exercise_price, price.price, self.company.withholding_rates()
+            )
+        return ExercisePreview(
+            shares=check.shares,
+            exercise_date=check.exercise_date,
+            exercisable=check.exercisable,
+            expires=check.expires,
+            aggregate_price=check.aggregate_price,
+            fair_market_value=price.price if price else None,
+            fair_market_value_date=price.date if price else None,
+            taxable_spread=spread,
+            withholding=withholding or [],
+        )
+
     def request_exercise(
         self,
         shares: int,
@@ -1026,62 +1206,22 @@ class Grant(models.Model):
         ``at`` is a date (a notice received during business hours that day) or an aware
         datetime (the business-hours rule decides the exercise date). ``by`` is the user
         acting: the optionee or, after death, a recorded successor; None when a stock
-        administrator records a paper notice. Refused exercises raise ValidationError
-        and write nothing.
+        administrator records a paper notice. The grant row is locked, so two requests
+        can never exercise the same shares. Refused exercises raise ValidationError and
+        write nothing.
         """
-        shares = rules.whole_shares(shares)
-        if payment_method not in rules.PAYMENT_METHODS:
-            raise ValidationError(
-                f"“{payment_method}” is not a payment method; use cash, check or regt "
-                f"(the Regulation T broker-assisted program).",
-                code="bad_payment_method",
-            )
         with transaction.atomic():
             grant = (
                 Grant.objects.select_for_update()
                 .select_related("plan__company", "optionee", "terms")
                 .get(pk=self.pk)
             )
-            company = grant.company
-            exercise_date = rules.deemed_received(at, company.calendar())
-            optionee = grant.optionee
-            successor = None
-            if by is not None:
-                successor = optionee.successors.filter(user=by).first()
-            rules.check_exerciser(
-                acting_is_optionee=by is not None and by.pk == optionee.user_id,
-                acting_is_successor=successor is not None,
-                administrator=by is None,
-                deceased=optionee.date_of_death is not None,
-            )
-            if grant.status == Grant.Status.EXPIRED:
-                raise ValidationError(
-                    f"Grant {grant.number} expired on {grant.expires_on:%Y-%m-%d}.", code="expired"
-                )
-            facts = grant.facts()
-            rules.check_not_expired(exercise_date, grant.expiration(facts=facts))
-            rules.check_registration(exercise_date, facts.suspensions)
-            exercisable = rules.exercisable_shares(
-                installments=facts.installments,
-                on=exercise_date,
-                exercised=facts.exercised,
-                service_end=facts.service_end,
-                expires_on=grant.expiration(facts=facts).on,
-                suspensions=facts.suspensions,
-            )
-            rules.check_minimum_exercise(
-                shares=shares,
-                installments=facts.installments,
-                on=exercise_date,
-                exercised=facts.exercised,
-                exercisable=exercisable,
-                service_end=facts.service_end,
-                minimum=grant.terms.minimum_exercise,
-            )
+            check = grant._check_exercise(shares, at, payment_method, by)
+            shares = check.shares
             received_at = at if isinstance(at, dt.datetime) else None
             notice = Notice.objects.create(
-                company=company,
-                optionee=optionee,
+                company=grant.company,
+                optionee=grant.optionee,
                 grant=grant,
                 direction=Notice.Direction.TO_COMPANY,
                 method=notice_method or (Notice.Method.PORTAL if by else Notice.Method.PERSONAL),
@@ -1091,26 +1231,27 @@ class Grant(models.Model):
                     f"Exercise of {shares:,} shares at ${grant.exercise_price} per share, "
                     f"paid by {dict(Exercise.PaymentMethod.choices)[payment_method]}."
                 ),
-                received_on=exercise_date,
+                received_on=check.exercise_date,
                 received_at=received_at,
             )
-            today = company.today()
+            today = grant.company.today()
             exercise = Exercise.objects.create(
                 grant=grant,
                 shares=shares,
-                exercise_date=exercise_date,
+                exercise_date=check.exercise_date,
                 notice_received_at=received_at,
                 payment_method=payment_method,
                 price_per_share=grant.exercise_price,
-                aggregate_price=rules.aggregate_price(shares, grant.exercise_price),
-                payment_received_on=min(today, exercise_date) if payment_received else None,
+                aggregate_price=check.aggregate_price,
+                payment_received_on=min(today, check.exercise_date) if payment_received else None,
                 status=Exercise.Status.PAID
                 if payment_received
                 else Exercise.Status.AWAITING_PAYMENT,
                 requested_by=by,
-                successor=successor,
+                successor=check.successor,
                 notice=notice,
             )
+            facts = check.facts
             if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
                 facts.installments, facts.service_end
             ):
