@@ -25,6 +25,7 @@ from grants.models import (
     Optionee,
     WithholdingRate,
 )
+from grants.schedules import build_schedule
 from grants.seed import seed_grant, seed_plan, standard_terms
 
 ADMIN_USERNAME = "stockadmin"
@@ -117,20 +118,6 @@ def _optionee(company: Company, spec: DemoOptionee, on: dt.date) -> Optionee:
     return optionee
 
 
-def _schedule(start: dt.date, total: int, *, cliff: int, months: int, every: int):
-    """A cliff after ``cliff`` months (its share of the whole period), then installments
-    every ``every`` months until ``months``; any remainder goes on the last one."""
-    first = cliff or every
-    offsets = [first, *range(first + every, months + 1, every)]
-    schedule = []
-    previous = 0
-    for offset in offsets:
-        shares = total * offset // months - total * previous // months
-        schedule.append((start + relativedelta(months=offset), shares))
-        previous = offset
-    return schedule
-
-
 def _grant(number: str, optionee: Optionee, granted: dt.date, shares: int, price: str, schedule):
     existing = Grant.objects.filter(number=number).first()
     if existing:
@@ -220,7 +207,13 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
         start,
         48_000,
         "6.15",
-        _schedule(start, 48_000, cliff=12, months=48, every=1),
+        build_schedule(
+            grant_date=start,
+            total_shares=48_000,
+            cliff_months=12,
+            vesting_months=48,
+            every_months=1,
+        ),
     )
 
     # A terminated employee inside the 3-month post-termination window.
@@ -232,7 +225,13 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
         start,
         24_000,
         "4.80",
-        _schedule(start, 24_000, cliff=12, months=48, every=3),
+        build_schedule(
+            grant_date=start,
+            total_shares=24_000,
+            cliff_months=12,
+            vesting_months=48,
+            every_months=3,
+        ),
     )
     if nguyen.active_termination() is None:
         nguyen.terminate(today - dt.timedelta(days=20), "other")
@@ -247,7 +246,9 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
         start,
         60_000,
         "5.25",
-        _schedule(start, 60_000, cliff=0, months=36, every=1),
+        build_schedule(
+            grant_date=start, total_shares=60_000, cliff_months=0, vesting_months=36, every_months=1
+        ),
     )
     if not walsh_grant.exercises.exists():
         # A paper notice from three days ago, recorded by the administrator.
@@ -262,7 +263,9 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
         start,
         3_000,
         "6.90",
-        _schedule(start, 3_000, cliff=3, months=12, every=3),
+        build_schedule(
+            grant_date=start, total_shares=3_000, cliff_months=3, vesting_months=12, every_months=3
+        ),
     )
 
     return {
