@@ -1,0 +1,7 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class EquityAdminConfig(AdminConfig):
+    """The Django admin, with the back office's own site (dashboard on the index)."""
+
+    default_site = "equity.admin_site.EquityAdminSite"
