@@ -25,11 +25,15 @@ from grants.models import (
     Optionee,
     WithholdingRate,
 )
+from grants.roles import AUDITOR, STOCK_ADMINISTRATOR, assign_role
 from grants.schedules import build_schedule
 from grants.seed import seed_grant, seed_plan, standard_terms
 
 ADMIN_USERNAME = "stockadmin"
 ADMIN_PASSWORD = "demo-admin-pass"
+AUDITOR_USERNAME = "auditor"
+AUDITOR_PASSWORD = "demo-auditor-pass"
+ROLE_OF = {ADMIN_USERNAME: STOCK_ADMINISTRATOR, AUDITOR_USERNAME: AUDITOR}
 OPTIONEE_PASSWORD = "demo-optionee-pass"
 
 
@@ -96,6 +100,19 @@ def _user(spec: DemoOptionee, password: str):
     if created:
         user.set_password(password)
         user.save()
+    return user
+
+
+def _staff(username: str, password: str, email: str, first: str, last: str):
+    """A back-office user, member of their role (``ROLE_OF``)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username,
+        defaults={"email": email, "is_staff": True, "first_name": first, "last_name": last},
+    )
+    if created:
+        user.set_password(password)
+        user.save()
+    assign_role(user, ROLE_OF[username])
     return user
 
 
@@ -183,20 +200,9 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
         akridge.user = _user(SEED_LOGIN, OPTIONEE_PASSWORD)
         akridge.save(update_fields=["user"])
 
-    User = get_user_model()
-    admin, created = User.objects.get_or_create(
-        username=ADMIN_USERNAME,
-        defaults={
-            "email": "stock.admin@example.com",
-            "is_staff": True,
-            "is_superuser": True,
-            "first_name": "Stock",
-            "last_name": "Administrator",
-        },
-    )
-    if created:
-        admin.set_password(ADMIN_PASSWORD)
-        admin.save()
+    # Staff members of a role, not superusers: the back office checks real permissions.
+    _staff(ADMIN_USERNAME, ADMIN_PASSWORD, "stock.admin@example.com", "Stock", "Administrator")
+    _staff(AUDITOR_USERNAME, AUDITOR_PASSWORD, "auditor@example.com", "Audrey", "Auditor")
 
     # An employee with live vesting: 48,000 shares, one-year cliff, then monthly.
     garcia = _optionee(company, DEMO_OPTIONEES["active"], today - relativedelta(months=14))
@@ -271,6 +277,8 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
     return {
         "admin": ADMIN_USERNAME,
         "admin_password": ADMIN_PASSWORD,
+        "auditor": AUDITOR_USERNAME,
+        "auditor_password": AUDITOR_PASSWORD,
         "optionees": ", ".join(
             [SEED_LOGIN.username] + [spec.username for spec in DEMO_OPTIONEES.values()]
         ),

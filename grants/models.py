@@ -25,7 +25,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from grants import rules
+from grants import notifications, rules
 
 
 def _validate_time_zone(value: str) -> None:
@@ -98,6 +98,10 @@ class Company(models.Model):
     def today(self) -> dt.date:
         """Today in the company's time zone: the date every contract rule is read on."""
         return self.now().date()
+
+    def deemed_receipt(self, at: dt.date | dt.datetime) -> dt.date:
+        """The day a notice delivered at ``at`` counts from (paragraph 6a)."""
+        return rules.deemed_received(at, self.calendar())
 
     def suspension_periods(self) -> list[rules.Period]:
         return [rules.Period(s.start, s.end) for s in self.registration_suspensions.all()]
@@ -275,6 +279,16 @@ class Plan(models.Model):
 
     def reserve_available(self, *, excluding: Grant | None = None) -> int:
         return self.share_reserve - self.reserve_used(excluding=excluding)
+
+    @classmethod
+    def with_reserve(cls) -> models.QuerySet[Plan]:
+        """Plans annotated with ``reserve_used_shares`` and ``reserve_available_shares``, the
+        values of ``reserve_used`` and ``reserve_available`` (paragraph 10) for a whole list
+        in one query, so a page of plans makes no query per plan."""
+        used = Sum("grants__shares", default=0) - Sum("grants__returned_shares", default=0)
+        return cls.objects.annotate(reserve_used_shares=used).annotate(
+            reserve_available_shares=F("share_reserve") - F("reserve_used_shares")
+        )
 
 
 class GrantTerms(models.Model):
@@ -927,6 +941,8 @@ class Grant(models.Model):
             for d, n in installments
         ]
         rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+        closing = plan.company.closing_prices.filter(date=grant_date).first()
+        rules.check_price_at_grant(price, closing.price if closing else None)
         with transaction.atomic():
             locked_plan = Plan.objects.select_for_update().get(pk=plan.pk)
             rules.check_plan_limits(
@@ -1107,7 +1123,12 @@ class Grant(models.Model):
             self.save(update_fields=["expires_on", "expiration_clause"])
 
     def _check_exercise(
-        self, shares: object, at: dt.date | dt.datetime, payment_method: str, by
+        self,
+        shares: object,
+        at: dt.date | dt.datetime,
+        payment_method: str,
+        by,
+        delivered_by: Successor | None = None,
     ) -> ExerciseCheck:
         """Apply every rule an exercise must pass (paragraphs 1–7) as of ``at``; write nothing.
 
@@ -1123,11 +1144,20 @@ class Grant(models.Model):
         company = self.company
         exercise_date = rules.deemed_received(at, company.calendar())
         optionee = self.optionee
-        successor = optionee.successors.filter(user=by).first() if by is not None else None
+        if by is not None:  # the portal: the person signed in exercises
+            successor = optionee.successors.filter(user=by).first()
+            acting_is_optionee = by.pk == optionee.user_id
+        else:  # a paper notice an administrator records: who delivered it
+            successor = delivered_by
+            if successor is not None and successor.optionee_id != optionee.pk:
+                raise ValidationError(
+                    f"{successor.name} is not a recorded successor of {optionee.legal_name}.",
+                    code="not_successor",
+                )
+            acting_is_optionee = successor is None
         rules.check_exerciser(
-            acting_is_optionee=by is not None and by.pk == optionee.user_id,
+            acting_is_optionee=acting_is_optionee,
             acting_is_successor=successor is not None,
-            administrator=by is None,
             deceased=optionee.date_of_death is not None,
         )
         if self.status == Grant.Status.EXPIRED:
@@ -1166,12 +1196,18 @@ class Grant(models.Model):
         )
 
     def preview_exercise(
-        self, shares: object, at: dt.date | dt.datetime, *, payment_method: str, by=None
+        self,
+        shares: object,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        delivered_by: Successor | None = None,
     ) -> ExercisePreview:
         """What an exercise would be, before it is submitted: its exercise date, aggregate
         price and the tax estimate at the latest closing price (paragraphs 2 and 6b).
         Raises the same ValidationError that ``request_exercise`` would."""
-        check = self._check_exercise(shares, at, payment_method, by)
+        check = self._check_exercise(shares, at, payment_method, by, delivered_by)
         price = self.company.closing_price(check.exercise_date)
         spread = withholding = None
         if price is not None:
@@ -1200,15 +1236,21 @@ class Grant(models.Model):
         by=None,
         payment_received: bool = False,
         notice_method: str | None = None,
+        submission_key: str | None = None,
+        delivered_by: Successor | None = None,
     ) -> Exercise:
         """Exercise the option by a written notice delivered at ``at`` (paragraphs 1–7).
 
         ``at`` is a date (a notice received during business hours that day) or an aware
         datetime (the business-hours rule decides the exercise date). ``by`` is the user
         acting: the optionee or, after death, a recorded successor; None when a stock
-        administrator records a paper notice. The grant row is locked, so two requests
+        administrator records a paper notice, which ``delivered_by`` then names (None: the
+        optionee; after a death, the recorded successor who delivered it). The grant row
+        is locked, so two requests
         can never exercise the same shares. Refused exercises raise ValidationError and
-        write nothing.
+        write nothing. A ``submission_key`` makes the request idempotent: a second request
+        with the same key (a double click, the back button, a retry) returns the exercise
+        the first one recorded.
         """
         with transaction.atomic():
             grant = (
@@ -1216,7 +1258,18 @@ class Grant(models.Model):
                 .select_related("plan__company", "optionee", "terms")
                 .get(pk=self.pk)
             )
-            check = grant._check_exercise(shares, at, payment_method, by)
+            if submission_key:
+                # Checked under the grant's lock, so two racing copies see each other.
+                earlier = Exercise.objects.filter(submission_key=submission_key).first()
+                if earlier is not None:
+                    if earlier.grant_id != grant.pk:
+                        raise ValidationError(
+                            "This form was already used for another grant; start again.",
+                            code="submission_key_reused",
+                        )
+                    self.refresh_from_db()
+                    return earlier
+            check = grant._check_exercise(shares, at, payment_method, by, delivered_by)
             shares = check.shares
             received_at = at if isinstance(at, dt.datetime) else None
             notice = Notice.objects.create(
@@ -1250,6 +1303,7 @@ class Grant(models.Model):
                 requested_by=by,
                 successor=check.successor,
                 notice=notice,
+                submission_key=submission_key or None,
             )
             facts = check.facts
             if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
@@ -1257,8 +1311,33 @@ class Grant(models.Model):
             ):
                 grant.status = Grant.Status.EXERCISED
                 grant.save(update_fields=["status"])
+            notifications.exercise_step(exercise, "recorded")
         self.refresh_from_db()
         return exercise
+
+    def acknowledgement(self) -> Acknowledgement | None:
+        """The optionee's acknowledgement of the current documents, if given."""
+        return next(
+            (
+                a
+                for a in self.acknowledgements.all()
+                if a.documents_version == self.documents_version
+            ),
+            None,
+        )
+
+    def acknowledge(self, user) -> Acknowledgement:
+        """Record that the optionee acknowledged receipt of the grant and its attachments
+        and that it is the entire understanding (the statements closing the agreement):
+        who, when, and which version of the documents. Acknowledging twice keeps the first."""
+        if user is None or user.pk != self.optionee.user_id:
+            raise ValidationError(
+                "Only the optionee acknowledges receipt of the grant.", code="not_optionee"
+            )
+        acknowledgement, _ = Acknowledgement.objects.get_or_create(
+            grant=self, documents_version=self.documents_version, defaults={"user": user}
+        )
+        return acknowledgement
 
 
 class Installment(models.Model):
@@ -1319,6 +1398,15 @@ class Exercise(models.Model):
     notice = models.OneToOneField(
         "Notice", on_delete=models.PROTECT, null=True, blank=True, related_name="exercise"
     )
+    submission_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Set by the form that submitted it, so a repeated submission is not a "
+        "second exercise.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -1352,6 +1440,7 @@ class Exercise(models.Model):
             me.payment_received_on = on
             me.status = self.Status.PAID
             me.save(update_fields=["payment_received_on", "status"])
+            notifications.exercise_step(me, "paid")
         self.refresh_from_db()
 
     def issue_shares(self, on: dt.date) -> None:
@@ -1374,6 +1463,7 @@ class Exercise(models.Model):
             me.shares_issued_on = on
             me.status = self.Status.ISSUED
             me.save(update_fields=["shares_issued_on", "status"])
+            notifications.exercise_step(me, "issued")
         self.refresh_from_db()
 
     def cancel(self, on: dt.date) -> None:
@@ -1394,6 +1484,7 @@ class Exercise(models.Model):
             if grant.status == Grant.Status.EXERCISED:
                 grant.status = Grant.Status.GRANTED
                 grant.save(update_fields=["status"])
+            notifications.exercise_step(me, "cancelled")
         self.refresh_from_db()
 
 

@@ -558,6 +558,18 @@ def deemed_received(at: dt.date | dt.datetime, calendar: BusinessCalendar) -> dt
     )
 
 
+def check_price_at_grant(price_per_share: Decimal, fair_market_value: Decimal | None) -> None:
+    """Paragraph 2a: the exercise price is "not less than the fair market value of the
+    Common Stock on the date of grant". Checked when a closing price is recorded for the
+    grant date; without one there is nothing to compare and the grant is accepted."""
+    if fair_market_value is not None and _money(price_per_share) < _money(fair_market_value):
+        raise ValidationError(
+            f"The exercise price ${price_per_share} is below the fair market value "
+            f"${fair_market_value} on the grant date; the price must be at least that.",
+            code="price_below_fmv",
+        )
+
+
 def _money(value: Decimal) -> Decimal:
     """Money is a Decimal, never a float: a float has already lost cents."""
     if isinstance(value, float):
@@ -597,16 +609,12 @@ def withholding_estimate(
 # --------------------------------------------------------------------------- paragraph 7
 
 
-def check_exerciser(
-    *, acting_is_optionee: bool, acting_is_successor: bool, administrator: bool, deceased: bool
-) -> None:
+def check_exerciser(*, acting_is_optionee: bool, acting_is_successor: bool, deceased: bool) -> None:
     """Paragraph 7: during life only the optionee; after death only a recorded successor.
 
-    An administrator recording a paper notice acts for whoever delivered it and is not
-    checked here (the admin form names the person who delivered it).
+    "Acting" is whoever exercises: the person signed in to the portal, or for a paper notice
+    recorded by an administrator, the person who delivered it.
     """
-    if administrator:
-        return
     if deceased:
         if not acting_is_successor:
             raise ValidationError(

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.forms import ModelForm
 from django.urls import reverse
 
 from grants.demo import load_demo
@@ -30,4 +31,10 @@ def test_changelist_and_change_pages_open(admin_client, model):
 
 
 def test_exercises_cannot_be_written_by_hand_in_the_admin(admin_client):
-    assert admin_client.get(reverse("admin:grants_exercise_add")).status_code == 403
+    """The "Add exercise" screen records a notice through ``request_exercise``: no
+    model form writes an exercise row, and a recorded one cannot be edited."""
+    add = admin_client.get(reverse("admin:grants_exercise_add"))
+    assert not isinstance(add.context["form"], ModelForm)
+    exercise = Exercise.objects.first()
+    change = reverse("admin:grants_exercise_change", args=[exercise.pk])
+    assert admin_client.post(change, {"shares": "1"}).status_code == 403

@@ -363,8 +363,14 @@ def test_after_death_only_a_recorded_successor(grant, optionee):
     exercise = grant.request_exercise(1_000, d("2008-03-03"), payment_method="cash", by=estate.user)
     assert exercise.successor == estate
     assert exercise.requested_by == estate.user
-    # An administrator may record the estate's paper notice.
-    assert grant.request_exercise(1_000, d("2008-03-04"), payment_method="cash").shares == 1_000
+    # An administrator records the estate's paper notice, naming who delivered it...
+    paper = grant.request_exercise(
+        1_000, d("2008-03-04"), payment_method="cash", delivered_by=estate
+    )
+    assert paper.successor == estate
+    # ...but not one said to come from the late optionee, nor from another's successor.
+    refused(grant, "not_successor", 1_000, d("2008-03-04"))
+    refused(grant, "not_successor", 1_000, d("2008-03-04"), delivered_by=other)
 
 
 def test_a_successor_exercises_only_what_vested_at_death_within_the_window(grant, optionee):

@@ -77,3 +77,22 @@ def test_termination_preview_refuses_a_second_termination(grant):
     with pytest.raises(ValidationError) as refused:
         grant.optionee.preview_termination(d("2008-02-28"), "other")
     assert refused.value.code == "already_terminated"
+
+
+def test_a_grant_priced_below_the_closing_price_on_its_grant_date_is_refused(grant):
+    from grants.models import Grant
+
+    ClosingPrice.objects.create(company=grant.company, date=d("2026-03-02"), price=Decimal("5.00"))
+    args = {
+        "plan": grant.plan,
+        "optionee": grant.optionee,
+        "grant_date": d("2026-03-02"),
+        "shares": 1_000,
+        "term_end": d("2036-03-02"),
+        "installments": [(d("2026-03-02"), 1_000)],
+    }
+    with pytest.raises(ValidationError) as refused:
+        Grant.create(number="LOW-1", exercise_price=Decimal("4.99"), **args)
+    assert refused.value.code == "price_below_fmv"
+    assert not Grant.objects.filter(number="LOW-1").exists()
+    assert Grant.create(number="AT-FMV", exercise_price=Decimal("5.00"), **args).pk

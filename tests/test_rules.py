@@ -868,26 +868,23 @@ def test_no_withholding_on_an_option_under_water():
 
 
 @pytest.mark.parametrize(
-    ("optionee", "successor", "administrator", "deceased", "code"),
+    ("optionee", "successor", "deceased", "code"),
     [
-        (True, False, False, False, None),
-        (False, False, False, False, "not_optionee"),
-        (False, True, False, False, "not_optionee"),  # no successor while the optionee lives
-        (False, True, False, True, None),
-        (True, False, False, True, "not_successor"),  # the late optionee's own login
-        (False, False, False, True, "not_successor"),
-        (False, False, True, False, None),
-        (False, False, True, True, None),
+        (True, False, False, None),
+        (False, False, False, "not_optionee"),
+        (False, True, False, "not_optionee"),  # no successor while the optionee lives
+        (False, True, True, None),
+        (True, False, True, "not_successor"),  # the late optionee's own login
+        (False, False, True, "not_successor"),
     ],
 )
 def test_during_life_only_the_optionee_exercises_after_death_only_a_successor(
-    optionee, successor, administrator, deceased, code
+    optionee, successor, deceased, code
 ):
     def check():
         rules.check_exerciser(
             acting_is_optionee=optionee,
             acting_is_successor=successor,
-            administrator=administrator,
             deceased=deceased,
         )
 

@@ -5,4 +5,11 @@ Every screen that records a contract event calls the model verbs (``request_exer
 agreement forbids. Each module registers the screens of one area.
 """
 
-from grants.admin import legacy  # noqa: F401
+from grants.admin import (
+    company,  # noqa: F401
+    exercises,  # noqa: F401
+    grants,  # noqa: F401
+    legacy,  # noqa: F401
+    notices,  # noqa: F401
+    optionees,  # noqa: F401
+)

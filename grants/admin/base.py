@@ -1,7 +1,11 @@
 """Building blocks shared by the back-office screens."""
 
+from decimal import Decimal
+
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -17,7 +21,33 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class EventAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """A screen with its audit history, where only who may change a row may revert it.
+
+    django-simple-history saves a POST to a past version's page ("Revert") for anyone who
+    may *view* the row; here that needs the change permission on that row, so an auditor
+    cannot revert and a row that only a verb may change cannot be reverted at all.
+    """
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None or not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        """A row the user may not change shows every declared field read-only, on a past
+        version's page too (the change page already does; the version page does not, and
+        fails on a non-editable field such as ``created_at``)."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        declared = flatten_fieldsets(self.fieldsets) if self.fieldsets else self.fields or []
+        if obj is not None and not self.has_change_permission(request, obj):
+            readonly += [name for name in declared if name not in readonly]
+        return readonly
+
+
+class EventAdmin(HistoryAdmin):
     """Rows recorded by a model verb: viewable with their history, never edited by hand."""
 
     def has_add_permission(self, request):
@@ -52,3 +82,17 @@ def render_admin_form(
             **context,
         },
     )
+
+
+def user_may(request, action: str, model) -> bool:
+    """Whether the signed-in user holds the ``action`` permission ("add", "change", ...) on
+    ``model``: the gate of the screens that call a verb, whatever the ModelAdmin's own
+    has_*_permission says about editing rows by hand."""
+    opts = model._meta
+    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+
+def per_share(price) -> str:
+    """A price per share as a person writes it: $4.10, but $2.9875 when it has more cents."""
+    cents = price.quantize(Decimal("0.01"))
+    return f"${cents if cents == price else price.normalize()}"

@@ -6,9 +6,9 @@ from grants.demo import load_demo
 class Command(BaseCommand):
     help = (
         "Load the demo book: the seed grant (Valence Technology to James R. Akridge, 2005), "
-        "a few optionees in other states, recent closing prices, a demo stock administrator "
-        "and a portal login for every demo optionee. Safe to run again: it adds only what "
-        "is missing and never runs the nightly job."
+        "a few optionees in other states, recent closing prices, a demo stock administrator, "
+        "a demo auditor and a portal login for every demo optionee. Safe to run again: it "
+        "adds only what is missing and never runs the nightly job."
     )
 
     def handle(self, *args, **options):
@@ -18,5 +18,7 @@ class Command(BaseCommand):
             "\nSign in at http://127.0.0.1:8000/\n"
             f"  Stock administrator (back office at /admin/): {logins['admin']} / "
             f"{logins['admin_password']}\n"
+            f"  Auditor (back office, read only): {logins['auditor']} / "
+            f"{logins['auditor_password']}\n"
             f"  Optionees (portal at /): {logins['optionees']} / {logins['optionee_password']}\n"
         )

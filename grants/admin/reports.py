@@ -1,0 +1,258 @@
+"""The outstanding-options report: what the book still owes, by plan and exercise price.
+
+Each grant's numbers come from ``Grant.position`` (the rules engine) on a page of grants
+loaded with ``Grant.objects.with_facts()``; this module only adds them up. Arithmetic is
+Decimal throughout and each figure is rounded once, when it is shown. The definitions are
+stated on the page itself (``templates/admin/grants/report_outstanding.html``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+
+from grants.admin.grants import price_text
+from grants.models import Company, Grant, Plan
+
+CENT = Decimal("0.01")
+DAYS_PER_YEAR = Decimal("365.25")
+
+
+@dataclass
+class Line:
+    """One line of the report: the grants of a plan at one exercise price, a plan's
+    subtotal (``price`` None) or the total of the book (``plan`` None too)."""
+
+    plan: Plan | None
+    price: Decimal | None
+    grants: int = 0
+    outstanding: int = 0
+    vested: int = 0
+    exercisable: int = 0
+    price_weight: Decimal = field(default_factory=Decimal)  # sum of outstanding x price
+    days_weight: int = 0  # sum of outstanding x days to expiration
+    intrinsic_outstanding: Decimal = field(default_factory=Decimal)
+    intrinsic_vested: Decimal = field(default_factory=Decimal)
+
+    def add(self, other: Line) -> None:
+        for name in (
+            "grants",
+            "outstanding",
+            "vested",
+            "exercisable",
+            "price_weight",
+            "days_weight",
+            "intrinsic_outstanding",
+            "intrinsic_vested",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def is_subtotal(self) -> bool:
+        return self.price is None
+
+    @property
+    def price_text(self) -> str:
+        return price_text(self.price)
+
+    @property
+    def weighted_average_price(self) -> Decimal | None:
+        if not self.outstanding:
+            return None
+        return (self.price_weight / self.outstanding).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def weighted_average_years(self) -> Decimal | None:
+        if not self.outstanding:
+            return None
+        years = Decimal(self.days_weight) / self.outstanding / DAYS_PER_YEAR
+        return years.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def intrinsic_outstanding_value(self) -> Decimal:
+        return self.intrinsic_outstanding.quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def intrinsic_vested_value(self) -> Decimal:
+        return self.intrinsic_vested.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Report:
+    company: Company
+    on: dt.date
+    price: Decimal | None
+    lines: list[Line]
+    total: Line
+
+    @property
+    def price_text(self) -> str:
+        return price_text(self.price)
+
+
+def grant_line(grant: Grant, on: dt.date, price: Decimal | None) -> Line | None:
+    """What one grant contributes on ``on``, or None when nothing of it is outstanding.
+
+    Outstanding = granted - exercised - forfeited, nothing once expired; vested = vested
+    and not exercised; exercisable as the rules allow today (zero during a registration
+    suspension). All read from ``Grant.position``.
+    """
+    if grant.status == Grant.Status.EXPIRED:
+        return None
+    position = grant.position(on, closing_price=None)
+    if position.is_expired:
+        return None
+    outstanding = max(0, position.total - position.exercised - position.forfeited)
+    if not outstanding:
+        return None
+    vested = max(0, position.vested - position.exercised)
+    spread = max(Decimal(0), price - grant.exercise_price) if price is not None else Decimal(0)
+    return Line(
+        plan=grant.plan,
+        price=grant.exercise_price,
+        grants=1,
+        outstanding=outstanding,
+        vested=vested,
+        exercisable=position.exercisable,
+        price_weight=outstanding * grant.exercise_price,
+        days_weight=outstanding * (position.expiration.on - on).days,
+        intrinsic_outstanding=outstanding * spread,
+        intrinsic_vested=vested * spread,
+    )
+
+
+def outstanding_options(company: Company, price: Decimal | None) -> Report:
+    """The report for ``company`` today (its local date), intrinsic values at ``price``."""
+    on = company.today()
+    by_plan: dict[int, dict[Decimal, Line]] = {}
+    grants = (
+        Grant.objects.filter(plan__company=company)
+        .exclude(status=Grant.Status.EXPIRED)
+        .with_facts()
+        .order_by("pk")
+    )
+    for grant in grants.iterator(chunk_size=2000):
+        contribution = grant_line(grant, on, price)
+        if contribution is None:
+            continue
+        prices = by_plan.setdefault(grant.plan_id, {})
+        line = prices.setdefault(
+            grant.exercise_price, Line(plan=grant.plan, price=grant.exercise_price)
+        )
+        line.add(contribution)
+
+    lines: list[Line] = []
+    total = Line(plan=None, price=None)
+    for prices in sorted(by_plan.values(), key=lambda p: next(iter(p.values())).plan.name):
+        plan_lines = [prices[price] for price in sorted(prices)]
+        subtotal = Line(plan=plan_lines[0].plan, price=None)
+        for line in plan_lines:
+            subtotal.add(line)
+        lines += [*plan_lines, subtotal]
+        total.add(subtotal)
+    return Report(company=company, on=on, price=price, lines=lines, total=total)
+
+
+class ReportForm(forms.Form):
+    company = forms.ModelChoiceField(Company.objects.order_by("name"), empty_label=None)
+    price = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=4,
+        label="Intrinsic value at ($ per share)",
+        help_text="Empty: the latest recorded closing price.",
+    )
+
+
+CSV_HEADER = [
+    "plan",
+    "exercise_price",
+    "grants",
+    "shares_outstanding",
+    "shares_vested",
+    "shares_exercisable",
+    "weighted_average_exercise_price",
+    "weighted_average_remaining_term_years",
+    "intrinsic_value_outstanding",
+    "intrinsic_value_vested",
+]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def csv_rows(report: Report) -> list[list[str]]:
+    """The report's lines as the CSV carries them: plain numbers, no separators."""
+    valued = report.price is not None
+    return [
+        [
+            line.plan.name if line.plan else "All plans",
+            line.price_text or "All prices",
+            str(line.grants),
+            str(line.outstanding),
+            str(line.vested),
+            str(line.exercisable),
+            _text(line.weighted_average_price),
+            _text(line.weighted_average_years),
+            _text(line.intrinsic_outstanding_value if valued else None),
+            _text(line.intrinsic_vested_value if valued else None),
+        ]
+        for line in [*report.lines, report.total]
+    ]
+
+
+def outstanding_options_view(request, *, site):
+    """/admin/reports/outstanding-options/: the report as a page, or as CSV with
+    ``format=csv``; the same numbers either way."""
+    if not request.user.has_perm("grants.view_grant"):
+        raise PermissionDenied
+    first_company = Company.objects.order_by("name").first()
+    form = ReportForm(
+        request.GET if "company" in request.GET else None, initial={"company": first_company}
+    )
+    company = price = None
+    if not form.is_bound:
+        company = first_company
+    elif form.is_valid():
+        company, price = form.cleaned_data["company"], form.cleaned_data["price"]
+    report = None
+    if company is not None:
+        if price is None:
+            closing = company.closing_price(company.today())
+            price = closing.price if closing else None
+        report = outstanding_options(company, price)
+
+    if report is not None and request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="outstanding-options-{report.on:%Y-%m-%d}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(CSV_HEADER)
+        writer.writerows(csv_rows(report))
+        return response
+
+    query = request.GET.copy()
+    query["format"] = "csv"
+    if report is not None:
+        query.setdefault("company", str(report.company.pk))
+    return TemplateResponse(
+        request,
+        "admin/grants/report_outstanding.html",
+        {
+            **site.each_context(request),
+            "title": "Outstanding options",
+            "form": form,
+            "report": report,
+            "csv_query": query.urlencode(),
+        },
+    )

@@ -1,0 +1,6 @@
+from grants.views import pending_acknowledgements
+
+
+def portal(request):
+    """What every portal page shows: the grants still waiting for an acknowledgement."""
+    return {"pending_acknowledgements": lambda: pending_acknowledgements(request.user)}

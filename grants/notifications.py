@@ -1,0 +1,52 @@
+"""E-mail to optionees at each step of an exercise.
+
+Sent after the transaction commits, so a refused or rolled-back change never mails anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+EXERCISE_STEPS = {
+    "recorded": "Your notice of exercise was received",
+    "paid": "Payment received for your exercise",
+    "issued": "Your shares have been issued",
+    "cancelled": "Your exercise was cancelled",
+}
+
+
+def exercise_step(exercise, step: str) -> None:
+    """Tell the person who exercises (the optionee, or after death the successor)."""
+    transaction.on_commit(lambda: _send_exercise_step(exercise.pk, step))
+
+
+def _send_exercise_step(exercise_pk: int, step: str) -> None:
+    from grants.models import Exercise
+
+    exercise = Exercise.objects.select_related(
+        "grant__optionee__user", "grant__plan__company", "successor__user"
+    ).get(pk=exercise_pk)
+    optionee = exercise.grant.optionee
+    if exercise.successor and exercise.successor.user and exercise.successor.user.email:
+        recipient = exercise.successor.user.email
+    else:
+        recipient = optionee.email or (optionee.user.email if optionee.user else "")
+    if not recipient:
+        logger.warning("No e-mail address for %s; exercise %s %s", optionee, exercise.pk, step)
+        return
+    body = render_to_string(
+        "email/exercise_step.txt", {"exercise": exercise, "step": step, "optionee": optionee}
+    )
+    send_mail(
+        f"{EXERCISE_STEPS[step]}: grant {exercise.grant.number}",
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [recipient],
+    )
