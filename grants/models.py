@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -60,6 +60,12 @@ class Company(models.Model):
     business_days = models.CharField(
         max_length=7,
         default="12345",
+        validators=[
+            RegexValidator(
+                r"^[1-7]{1,7}$",
+                "Give the business days as ISO weekday digits, e.g. 12345 for Monday to Friday.",
+            )
+        ],
         help_text="ISO weekday digits of the business days: 1 = Monday ... 7 = Sunday.",
     )
     secretary = models.CharField(

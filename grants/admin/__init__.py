@@ -9,7 +9,6 @@ from grants.admin import (
     company,  # noqa: F401
     exercises,  # noqa: F401
     grants,  # noqa: F401
-    legacy,  # noqa: F401
     notices,  # noqa: F401
     optionees,  # noqa: F401
 )

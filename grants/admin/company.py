@@ -25,9 +25,11 @@ from grants.admin.base import HistoryAdmin, form_error, render_admin_form, user_
 from grants.models import (
     ClosingPrice,
     Company,
+    Holiday,
     Optionee,
     RegistrationSuspension,
     Section16Window,
+    WithholdingRate,
 )
 from grants.prices import MAX_BYTES, import_closing_prices, parse_closing_prices
 
@@ -333,3 +335,22 @@ class ClosingPriceAdmin(HistoryAdmin):
             max_megabytes=MAX_BYTES // 1024 // 1024,
             submit_label="Check and import",
         )
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class WithholdingRateInline(admin.TabularInline):
+    model = WithholdingRate
+    extra = 0
+
+
+@admin.register(Company)
+class CompanyAdmin(HistoryAdmin):
+    """The company facts the rules read: time zone, business hours and days, holidays
+    (paragraph 6a) and withholding rates (paragraph 6b)."""
+
+    list_display = ["name", "time_zone", "opens_at", "closes_at", "business_days"]
+    inlines = [HolidayInline, WithholdingRateInline]
