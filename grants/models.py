@@ -72,6 +72,18 @@ class Company(models.Model):
         max_length=200, blank=True, help_text="Who receives notices of exercise (paragraph 6a)."
     )
     address = models.TextField(blank=True, help_text="Where written notices are delivered.")
+    expiry_warning_days = models.CharField(
+        max_length=100,
+        default="60,30,14,7,1",
+        validators=[
+            RegexValidator(
+                r"^\d{1,4}(,\d{1,4})*$",
+                "Give the days before expiration as whole numbers separated by commas, "
+                "e.g. 60,30,14,7,1.",
+            )
+        ],
+        help_text="When the nightly job warns an optionee that an option is about to expire.",
+    )
 
     history = HistoricalRecords()
 
@@ -104,6 +116,11 @@ class Company(models.Model):
     def today(self) -> dt.date:
         """Today in the company's time zone: the date every contract rule is read on."""
         return self.now().date()
+
+    def warning_offsets(self) -> list[int]:
+        return sorted(
+            {int(part) for part in self.expiry_warning_days.split(",") if part}, reverse=True
+        )
 
     def deemed_receipt(self, at: dt.date | dt.datetime) -> dt.date:
         """The day a notice delivered at ``at`` counts from (paragraph 6a)."""
@@ -873,6 +890,12 @@ class Grant(models.Model):
     returned_shares = models.PositiveBigIntegerField(
         default=0, help_text="Shares returned to the plan reserve (forfeited or expired)."
     )
+    next_action_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The next night the nightly job must look at this grant (an expiry warning "
+        "or the expiry itself); empty once nothing more is due.",
+    )
     documents_version = models.CharField(
         max_length=100, default="1", help_text="Version of the agreement and attachments."
     )
@@ -903,7 +926,12 @@ class Grant(models.Model):
                 fields=["expires_on"],
                 condition=Q(status="granted"),
                 name="grant_outstanding_expiry",
-            )
+            ),
+            models.Index(
+                fields=["next_action_on"],
+                condition=Q(status="granted"),
+                name="grant_next_action",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -962,7 +990,7 @@ class Grant(models.Model):
                 raise ValidationError(
                     f"Grant number {number} is already used; choose another.", code="duplicate"
                 )
-            grant = cls.objects.create(
+            grant = cls(
                 number=number,
                 plan=locked_plan,
                 optionee=optionee,
@@ -974,6 +1002,18 @@ class Grant(models.Model):
                 term_end=term_end,
                 expires_on=term_end,
             )
+            termination = optionee.active_termination()
+            grant._derive(
+                GrantFacts(
+                    installments=schedule,
+                    exercised=0,
+                    termination=termination.as_rules() if termination else None,
+                    suspensions=locked_plan.company.suspension_periods(),
+                    liability_windows=optionee.liability_periods(),
+                ),
+                locked_plan.company.today(),
+            )
+            grant.save()
             # With history: the schedule's creation belongs in the audit trail too.
             bulk_create_with_history(
                 [
@@ -982,7 +1022,6 @@ class Grant(models.Model):
                 ],
                 Installment,
             )
-            grant.refresh_expiration()
         return grant
 
     # -- reading
@@ -1117,16 +1156,171 @@ class Grant(models.Model):
 
     # -- verbs
 
-    def refresh_expiration(self) -> None:
-        """Store the effective expiration date and clause computed from every event so far.
+    def refresh_expiration(self, as_of: dt.date | None = None) -> None:
+        """Store what the rules derive from every event so far: the effective expiration
+        date and its clause, the shares returned to the plan (forfeited at termination,
+        paragraph 5c) and the next night the nightly job must look at the grant.
 
-        Called inside the transaction of each verb that can move it, with the row locked.
+        Called inside the transaction of each verb that can move them, with the row locked.
         """
-        expires = self.expiration()
-        if (self.expires_on, self.expiration_clause) != (expires.on, expires.clause):
-            self.expires_on = expires.on
-            self.expiration_clause = expires.clause
-            self.save(update_fields=["expires_on", "expiration_clause"])
+        changed = self._derive(self.facts(), as_of or self.company.today())
+        if changed:
+            self.save(update_fields=changed)
+
+    def _derive(self, facts: GrantFacts, today: dt.date) -> list[str]:
+        """Set the stored derived fields from ``facts``; return the names that changed."""
+        expires = self.expiration(as_of=today, facts=facts)
+        derived = {
+            "expires_on": expires.on,
+            "expiration_clause": expires.clause,
+            "next_action_on": self._next_action_on(expires.on, today),
+        }
+        if self.status != Grant.Status.EXPIRED:
+            derived["returned_shares"] = rules.forfeited_shares(
+                facts.installments, facts.service_end
+            )
+        changed = [name for name, value in derived.items() if getattr(self, name) != value]
+        for name in changed:
+            setattr(self, name, derived[name])
+        return changed
+
+    def _next_action_on(self, expires_on: dt.date, today: dt.date) -> dt.date | None:
+        """The day after expiration, or an earlier day on which an expiry warning is due."""
+        if self.status != Grant.Status.GRANTED:
+            return None
+        offsets = self.company.warning_offsets()
+        candidates = [expires_on + dt.timedelta(days=1)]
+        due = rules.due_expiry_warning(expires_on, today, offsets)
+        if due is not None and not self._warned(expires_on, due):
+            candidates.append(today)
+        upcoming = rules.next_expiry_warning_on(expires_on, today, offsets)
+        if upcoming is not None:
+            candidates.append(upcoming)
+        return min(candidates)
+
+    def _warned(self, expires_on: dt.date, days_before: int) -> bool:
+        if self.pk is None:
+            return False
+        return self.notices.filter(
+            kind=Notice.Kind.EXPIRY_WARNING, about_expiration=expires_on, days_before=days_before
+        ).exists()
+
+    def run_nightly(self, as_of: dt.date) -> str:
+        """The nightly expiry check for this grant on ``as_of`` (paragraph 5, 9).
+
+        Locks the grant (skipping it if another copy of the job holds it) and, from the
+        rules as of ``as_of``:
+        - "paused": an open-ended registration suspension pauses the post-termination
+          clock (5b(iii)): the date is not final, so nothing expires and no warning goes.
+        - "held": past expiration, but an exercise from before it still awaits payment;
+          expiring now would cut across it, so the grant is looked at again tomorrow.
+        - "expired": past expiration: status expired, unexercised shares back to the plan,
+          and a written notice to the optionee.
+        - "warned": an expiry warning was due and is sent as a written notice (e-mail).
+        - "nothing" / "skipped": nothing was due, or another copy of the job has the grant.
+        """
+        with transaction.atomic():
+            grant = (
+                Grant.objects.select_for_update(skip_locked=True)
+                .filter(pk=self.pk, status=Grant.Status.GRANTED)
+                .select_related("plan__company", "optionee", "terms")
+                .first()
+            )
+            if grant is None:
+                return "skipped"
+            facts = grant.facts()
+            expires = grant.expiration(as_of=as_of, facts=facts)
+            tomorrow = as_of + dt.timedelta(days=1)
+            paused = expires != grant.expiration(as_of=tomorrow, facts=facts)
+            outcome = "nothing"
+            if paused:
+                outcome = "paused"
+            elif as_of > expires.on:
+                processing = [
+                    e
+                    for e in grant.exercises.all()
+                    if e.status == Exercise.Status.AWAITING_PAYMENT
+                    and e.exercise_date <= expires.on
+                ]
+                if processing:
+                    outcome = "held"
+                else:
+                    grant._expire(expires, as_of, facts)
+                    return "expired"
+            else:
+                due = rules.due_expiry_warning(expires.on, as_of, grant.company.warning_offsets())
+                if due is not None and not grant._warned(expires.on, due):
+                    grant._warn(expires, as_of, due)
+                    outcome = "warned"
+            grant.refresh_expiration(as_of=as_of)
+            if outcome in ("paused", "held"):
+                grant.next_action_on = tomorrow
+                grant.save(update_fields=["next_action_on"])
+        return outcome
+
+    def _expire(self, expires: rules.Expiration, as_of: dt.date, facts: GrantFacts) -> None:
+        unexercised = self.shares - facts.exercised
+        self.status = Grant.Status.EXPIRED
+        self.expires_on, self.expiration_clause = expires.on, expires.clause
+        self.returned_shares = unexercised
+        self.next_action_on = None
+        self.save(
+            update_fields=[
+                "status",
+                "expires_on",
+                "expiration_clause",
+                "returned_shares",
+                "next_action_on",
+            ]
+        )
+        self._notify(
+            kind=Notice.Kind.EXPIRED,
+            subject=f"Your option {self.number} has expired",
+            body=(
+                f"Your option under grant {self.number} expired at the end of business hours "
+                f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
+                f"{expires.explanation}) and can no longer be exercised. "
+                f"{unexercised:,} unexercised shares returned to the plan."
+            ),
+            expires=expires,
+            as_of=as_of,
+            days_before=0,
+        )
+
+    def _warn(self, expires: rules.Expiration, as_of: dt.date, days_before: int) -> None:
+        days_left = (expires.on - as_of).days
+        self._notify(
+            kind=Notice.Kind.EXPIRY_WARNING,
+            subject=f"Your option {self.number} expires on {expires.on:%B %-d, %Y}",
+            body=(
+                f"Your option under grant {self.number} can be exercised through the end of "
+                f"business hours on {expires.on:%A, %B %-d, %Y}: "
+                f"{days_left} day{'s' if days_left != 1 else ''} from {as_of:%B %-d, %Y}. "
+                f"Why this date: paragraph {expires.clause}, {expires.explanation} "
+                f"A notice of exercise counts from the business day it is received during "
+                f"business hours."
+            ),
+            expires=expires,
+            as_of=as_of,
+            days_before=days_before,
+        )
+
+    def _notify(self, *, kind, subject, body, expires, as_of, days_before) -> None:
+        notice = Notice.objects.create(
+            company=self.company,
+            optionee=self.optionee,
+            grant=self,
+            direction=Notice.Direction.TO_OPTIONEE,
+            method=Notice.Method.EMAIL,
+            kind=kind,
+            subject=subject,
+            body=body,
+            sent_on=as_of,
+            received_on=as_of,
+            about_expiration=expires.on,
+            days_before=days_before,
+        )
+        notifications.notice_sent(notice)
 
     def _check_exercise(
         self,
@@ -1532,6 +1726,18 @@ class Notice(models.Model):
     received_on = models.DateField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     effective_on = models.DateField(null=True, blank=True, editable=False)
+    about_expiration = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For an expiry warning or expiry notice: the expiration date it is about.",
+    )
+    days_before = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For an expiry warning: the offset (days before expiration) it was sent for.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -1544,7 +1750,15 @@ class Notice(models.Model):
                 | Q(sent_on__isnull=True)
                 | Q(received_on__gte=F("sent_on")),
                 name="notice_received_after_sent",
-            )
+            ),
+            # The nightly job's idempotency, enforced by the database: one warning per
+            # offset per expiration date, one expiry notice per grant and date, even when
+            # two copies of the job run at once.
+            models.UniqueConstraint(
+                fields=["grant", "kind", "about_expiration", "days_before"],
+                condition=Q(kind__in=["expiry_warning", "expired"]),
+                name="expiry_notice_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -50,3 +50,21 @@ def _send_exercise_step(exercise_pk: int, step: str) -> None:
         settings.DEFAULT_FROM_EMAIL,
         [recipient],
     )
+
+
+def notice_sent(notice) -> None:
+    """E-mail a written notice the company gives the optionee (paragraph 9)."""
+    transaction.on_commit(lambda: _send_notice(notice.pk))
+
+
+def _send_notice(notice_pk: int) -> None:
+    from grants.models import Notice
+
+    notice = Notice.objects.select_related("optionee__user", "company").get(pk=notice_pk)
+    optionee = notice.optionee
+    recipient = optionee.email or (optionee.user.email if optionee.user else "")
+    if not recipient:
+        logger.warning("No e-mail address for %s; notice %s not e-mailed", optionee, notice.pk)
+        return
+    body = render_to_string("email/notice.txt", {"notice": notice, "optionee": optionee})
+    send_mail(notice.subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])

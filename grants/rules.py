@@ -515,6 +515,32 @@ def expiration(
     return result
 
 
+def due_expiry_warning(expires_on: dt.date, on: dt.date, offsets: Sequence[int]) -> int | None:
+    """Which expiry warning is due on ``on``: the offset (days before expiration) whose day
+    has come most recently, or None when no offset has been reached or the option has
+    expired.
+
+    Company practice, not a clause: the administrator warns optionees in writing at set
+    offsets before the last day to exercise (paragraph 9 governs how the warning is given).
+    A window shorter than the first offset (a termination 20 days before the end of term,
+    say) gets the warning for the offset it is inside, once, rather than every earlier one.
+    """
+    days_left = (expires_on - on).days
+    if days_left < 0:
+        return None
+    reached = [offset for offset in offsets if offset >= days_left]
+    return min(reached) if reached else None
+
+
+def next_expiry_warning_on(
+    expires_on: dt.date, on: dt.date, offsets: Sequence[int]
+) -> dt.date | None:
+    """The first day after ``on`` on which a new expiry warning becomes due, if any."""
+    days_left = (expires_on - on).days
+    upcoming = [offset for offset in offsets if 0 <= offset < days_left]
+    return expires_on - dt.timedelta(days=max(upcoming)) if upcoming else None
+
+
 def check_not_expired(exercise_date: dt.date, expires: Expiration) -> None:
     """Paragraph 5: the option may be exercised through its expiration date, not after."""
     if exercise_date > expires.on:

@@ -1036,3 +1036,39 @@ def test_the_maximum_term_from_a_leap_day_ends_on_the_last_day_of_february():
     with pytest.raises(ValidationError) as exc:
         plan_check(grant_date=d("2008-02-29"), term_end=d("2018-03-01"))
     assert exc.value.code == "term_too_long"
+
+
+# --------------------------------------------------------------------------- expiry warnings
+
+OFFSETS = (60, 30, 14, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("on", "due"),
+    [
+        ("2015-05-13", None),  # 61 days before
+        ("2015-05-14", 60),
+        ("2015-06-12", 60),  # 31 days left
+        ("2015-06-13", 30),
+        ("2015-06-20", 30),  # 23 days left: still the 30-day warning
+        ("2015-07-12", 1),
+        ("2015-07-13", 1),  # the last day itself
+        ("2015-07-14", None),  # expired
+    ],
+)
+def test_the_warning_due_is_the_offset_reached_most_recently(on, due):
+    assert rules.due_expiry_warning(d("2015-07-13"), d(on), OFFSETS) == due
+
+
+@pytest.mark.parametrize(
+    ("on", "next_on"),
+    [
+        ("2015-01-01", "2015-05-14"),
+        ("2015-05-14", "2015-06-13"),
+        ("2015-06-20", "2015-06-29"),
+        ("2015-07-12", None),
+    ],
+)
+def test_the_next_warning_day(on, next_on):
+    expected = d(next_on) if next_on else None
+    assert rules.next_expiry_warning_on(d("2015-07-13"), d(on), OFFSETS) == expected

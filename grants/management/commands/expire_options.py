@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.db.models import Q
+
+from grants.management.base import OperationCommand
+from grants.models import Grant
+
+
+class Command(OperationCommand):
+    help = (
+        "The nightly expiry check. Selects only the grants that are due: outstanding grants "
+        "whose stored next-action date (the day after expiration, or a day an expiry warning "
+        "is due) is on or before the as-of date. Each is re-checked under lock: past its "
+        "effective expiration date it becomes expired, its unexercised shares return to the "
+        "plan and the optionee gets a written notice; before it, the due expiry warning (60, "
+        "30, 14, 7 and 1 days before by default; Company.expiry_warning_days) is sent once as "
+        "a written notice. A grant whose post-termination clock is paused by an open "
+        "registration suspension, or with an exercise from before expiration still awaiting "
+        "payment, is left for the next night. Safe to run twice, and two copies at once."
+    )
+    summary_title = "Nightly expiry check"
+    summary_lines = [
+        ("due", "grants due"),
+        ("expired", "expired"),
+        ("warned", "expiry warnings sent"),
+        ("held", "held (exercise awaiting payment)"),
+        ("paused", "paused (open registration suspension)"),
+        ("skipped", "skipped (another run has it)"),
+        ("nothing", "re-scheduled, nothing due"),
+    ]
+
+    def run(self, as_of: dt.date, report: Counter) -> None:
+        due = list(
+            Grant.objects.filter(status=Grant.Status.GRANTED)
+            .filter(Q(next_action_on__lte=as_of) | Q(next_action_on__isnull=True))
+            .order_by("next_action_on", "pk")
+            .values_list("pk", "number")
+        )
+        report["due"] = len(due)
+        for done, (pk, number) in enumerate(due, start=1):
+            try:
+                outcome = Grant(pk=pk).run_nightly(as_of)
+            except Exception as error:  # one bad grant must not stop the night
+                self.fail(f"grant {number}", error)
+                continue
+            report[outcome] += 1
+            if outcome not in ("nothing", "skipped"):
+                self.say(f"{number}: {outcome}", level=2)
+            self.progress(done, len(due))
