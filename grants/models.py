@@ -1221,7 +1221,10 @@ class Grant(models.Model):
         """
         with transaction.atomic():
             grant = (
-                Grant.objects.select_for_update(skip_locked=True)
+                # Lock the grant row alone (of=self): the joined plan and company rows are
+                # shared by every grant, and locking them would make a second copy of the
+                # job skip grants nobody is working on.
+                Grant.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=self.pk, status=Grant.Status.GRANTED)
                 .select_related("plan__company", "optionee", "terms")
                 .first()
@@ -1454,7 +1457,9 @@ class Grant(models.Model):
         """
         with transaction.atomic():
             grant = (
-                Grant.objects.select_for_update()
+                # The grant row alone: exercises of different grants must not queue up
+                # behind a lock on the company row they share.
+                Grant.objects.select_for_update(of=("self",))
                 .select_related("plan__company", "optionee", "terms")
                 .get(pk=self.pk)
             )
