@@ -26,6 +26,7 @@ from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from grants import notifications, rules
+from grants.audit import AuditSource
 
 
 def _validate_time_zone(value: str) -> None:
@@ -85,7 +86,7 @@ class Company(models.Model):
         help_text="When the nightly job warns an optionee that an option is about to expire.",
     )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         verbose_name_plural = "companies"
@@ -172,7 +173,7 @@ class Holiday(models.Model):
     date = models.DateField()
     name = models.CharField(max_length=100)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["date"]
@@ -196,7 +197,7 @@ class WithholdingRate(models.Model):
         help_text="As a fraction: 0.2200 is 22%.",
     )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         constraints = [
@@ -220,7 +221,7 @@ class RegistrationSuspension(models.Model):
     end = models.DateField(null=True, blank=True, help_text="Empty while it lasts.")
     note = models.CharField(max_length=300, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["start"]
@@ -258,7 +259,7 @@ class ClosingPrice(models.Model):
     date = models.DateField()
     price = models.DecimalField(max_digits=14, decimal_places=4)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["-date"]
@@ -282,7 +283,7 @@ class Plan(models.Model):
     share_reserve = models.PositiveBigIntegerField()
     max_term_years = models.PositiveSmallIntegerField(default=10)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         constraints = [
@@ -340,7 +341,7 @@ class GrantTerms(models.Model):
     section16_cap_days = models.PositiveSmallIntegerField(default=_seed.section16_cap_days)
     mail_notice_days = models.PositiveSmallIntegerField(default=_seed.mail_notice_days)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         verbose_name_plural = "grant terms"
@@ -411,7 +412,7 @@ class Optionee(models.Model):
     )
     date_of_death = models.DateField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
     objects = OptioneeQuerySet.as_manager()
 
     class Meta:
@@ -639,7 +640,7 @@ class NoticeAddress(models.Model):
         help_text="The written notice that designated it (none for the address at grant).",
     )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["-effective_on", "-id"]
@@ -671,7 +672,7 @@ class Successor(models.Model):
     )
     recorded_on = models.DateField(default=timezone.localdate)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     def __str__(self) -> str:
         return f"{self.name} (successor of {self.optionee})"
@@ -694,7 +695,7 @@ class Termination(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversal_reason = models.CharField(max_length=300, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["-on"]
@@ -750,7 +751,7 @@ class Section16Window(models.Model):
     start = models.DateField()
     end = models.DateField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["start"]
@@ -901,7 +902,7 @@ class Grant(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
     objects = GrantQuerySet.as_manager()
 
     class Meta:
@@ -1552,7 +1553,7 @@ class Installment(models.Model):
     vest_date = models.DateField("date of earliest exercise (vesting)")
     shares = models.PositiveBigIntegerField()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["vest_date"]
@@ -1614,7 +1615,7 @@ class Exercise(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["-exercise_date", "-id"]
@@ -1745,7 +1746,7 @@ class Notice(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -1801,7 +1802,7 @@ class Acknowledgement(models.Model):
     acknowledged_at = models.DateTimeField(default=timezone.now)
     documents_version = models.CharField(max_length=100)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
         constraints = [

@@ -27,7 +27,10 @@ class HistoryAdmin(SimpleHistoryAdmin):
     django-simple-history saves a POST to a past version's page ("Revert") for anyone who
     may *view* the row; here that needs the change permission on that row, so an auditor
     cannot revert and a row that only a verb may change cannot be reverted at all.
+    The history list shows who, when, what, and from where (``grants.audit``).
     """
+
+    history_list_display = ["history_source"]
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":

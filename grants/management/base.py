@@ -10,6 +10,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from grants.audit import audit_source
 from grants.models import Company
 
 logger = logging.getLogger("grants.operations")
@@ -52,13 +53,15 @@ class OperationCommand(BaseCommand):
         report = Counter()
         self.failures: list[str] = []
         dry_run = options["dry_run"]
+        command = self.__module__.rsplit(".", 1)[-1]
         try:
-            if dry_run:
-                with transaction.atomic():
+            with audit_source(f"command {command}"):
+                if dry_run:
+                    with transaction.atomic():
+                        self.run(as_of, report)
+                        raise DryRunRollback
+                else:
                     self.run(as_of, report)
-                    raise DryRunRollback
-            else:
-                self.run(as_of, report)
         except DryRunRollback:
             pass
         self.print_summary(as_of, report, dry_run)

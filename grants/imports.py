@@ -1,0 +1,567 @@
+"""Reading the operations feeds: the administrator's grant spreadsheet and the HR feed of
+terminations (``docs/import-formats.md`` describes both files).
+
+Pure: bytes in, checked rows and line-numbered errors out, no query (the models are read
+only for their choices and field lengths). A file is CSV,
+UTF-8 (a byte-order mark is accepted), at most ``MAX_BYTES``, with a header line naming
+its columns in any order (case, spaces and hyphens in names do not matter: ``Grant Date``
+is ``grant_date``). Every line is checked and every problem reported, not just the first.
+
+What this module checks is the *form* of each value (a date is a date, shares are whole)
+and the consistency of the file with itself (a grant number once, one person's details the
+same on every line). Whether the book accepts a row is the models' decision: the commands
+hand each row to the model verb (``Grant.create``, ``Optionee.terminate``) and report its
+refusal against the row's line.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from grants import rules
+from grants.models import Grant, GrantTerms, Optionee, Plan, Termination
+from grants.prices import RowError
+from grants.schedules import build_schedule
+
+MAX_BYTES = 5 * 1024 * 1024
+
+RELATIONSHIPS = tuple(Optionee.Relationship.values)
+OPTION_TYPES = tuple(Grant.Type.values)
+DEFAULT_TERMS = "Standard"
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0"}
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PRICE = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+_LONGEST = {
+    column: model._meta.get_field(field).max_length
+    for column, model, field in [
+        ("employee_id", Optionee, "employee_id"),
+        ("legal_name", Optionee, "legal_name"),
+        ("grant_number", Grant, "number"),
+        ("plan", Plan, "name"),
+        ("terms", GrantTerms, "name"),
+        ("note", Termination, "note"),
+    ]
+}
+
+GRANT_COLUMNS = {
+    # column: required
+    "employee_id": True,
+    "legal_name": True,
+    "email": False,
+    "relationship": False,
+    "insider": False,
+    "grant_number": True,
+    "type": True,
+    "grant_date": True,
+    "shares": True,
+    "exercise_price": True,
+    "term_end": True,
+    "plan": True,
+    "terms": False,
+    "immediate_shares": False,
+    "cliff_months": False,
+    "vesting_months": False,
+    "every_months": False,
+    "schedule": False,
+}
+SHAPE_COLUMNS = ("immediate_shares", "cliff_months", "vesting_months", "every_months")
+TERMINATION_COLUMNS = {
+    "employee_id": False,
+    "email": False,
+    "date": True,
+    "reason": True,
+    "note": False,
+}
+
+
+# --------------------------------------------------------------------------- the file
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the file: its number and its cells by column name (blank cells are "")."""
+
+    number: int
+    cells: dict[str, str]
+
+
+def read_table(
+    data: bytes, *, columns: dict[str, bool], one_of: Sequence[Sequence[str]] = ()
+) -> tuple[list[Line], list[RowError]]:
+    """The lines of a CSV file whose header names ``columns`` (name: required).
+
+    ``one_of`` lists groups of columns of which the header must hold at least one. Returns
+    the lines, or errors about the file as a whole (line 0) or about single lines.
+    """
+    if len(data) > MAX_BYTES:
+        return [], [
+            RowError(
+                0,
+                f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+                f"{MAX_BYTES // 1024 // 1024} MB. Split it into smaller files.",
+            )
+        ]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        return [], [
+            RowError(
+                0,
+                f"Line {line} is not UTF-8 text (byte 0x{data[error.start]:02x}); save the "
+                f"file as “CSV UTF-8” and import it again.",
+            )
+        ]
+    required = [name for name, needed in columns.items() if needed]
+    if not text.strip():
+        return [], [
+            RowError(
+                0,
+                f"The file is empty; its first line must be the header, with at least the "
+                f"columns {', '.join(required)}.",
+            )
+        ]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    lines: list[Line] = []
+    errors: list[RowError] = []
+    try:
+        header = [_column_name(cell) for cell in next(reader)]
+        problems = _header_problems(header, columns, one_of)
+        if problems:
+            return [], [RowError(1, problem) for problem in problems]
+        for cells in reader:
+            number = reader.line_num
+            cells = [cell.strip() for cell in cells]
+            if not any(cells):
+                continue
+            if len(cells) != len(header):
+                errors.append(
+                    RowError(
+                        number,
+                        f"expected {len(header)} values, one per column of the header, found "
+                        f"{len(cells)}; put a value holding a comma in double quotes.",
+                    )
+                )
+                continue
+            lines.append(Line(number, dict(zip(header, cells, strict=True))))
+    except csv.Error as error:
+        errors.append(RowError(reader.line_num, f"the line cannot be read as CSV ({error})."))
+    if not lines and not errors:
+        errors.append(RowError(0, "The file has the header but no rows."))
+    return lines, errors
+
+
+def _column_name(cell: str) -> str:
+    return re.sub(r"[\s\-]+", "_", cell.strip().lower())
+
+
+def _header_problems(
+    header: list[str], columns: dict[str, bool], one_of: Sequence[Sequence[str]]
+) -> list[str]:
+    known = ", ".join(columns)
+    problems = []
+    for name in dict.fromkeys(header):
+        if not name:
+            problems.append("a column of the header has no name; name it or delete it.")
+        elif name not in columns:
+            problems.append(f"unknown column “{name}”; the columns are: {known}.")
+        elif header.count(name) > 1:
+            problems.append(f"the column “{name}” appears twice in the header.")
+    for name, needed in columns.items():
+        if needed and name not in header:
+            problems.append(f"the column “{name}” is missing from the header.")
+    for group in one_of:
+        if not any(name in header for name in group):
+            problems.append(f"the header needs at least one of the columns {', '.join(group)}.")
+    return problems
+
+
+class _Row:
+    """Reads the cells of one line, collecting a message for each value that is wrong."""
+
+    def __init__(self, line: Line):
+        self.line = line
+        self.problems: list[str] = []
+
+    def text(self, column: str, *, required: bool = False) -> str:
+        value = self.line.cells.get(column, "")
+        if not value and required:
+            self.problems.append(f"{column} is missing.")
+        elif column in _LONGEST and len(value) > _LONGEST[column]:
+            self.problems.append(f"{column} is longer than {_LONGEST[column]} characters.")
+            return ""
+        return value
+
+    def value(self, column: str, parse: Callable[[str], object], *, required: bool = False):
+        """The parsed value; None when blank (a problem if ``required``) or wrong."""
+        text = self.text(column, required=required)
+        if not text:
+            return None
+        try:
+            return parse(text)
+        except ValidationError as error:
+            self.problems.append(f"{column}: {' '.join(error.messages)}")
+            return None
+
+    def errors(self) -> list[RowError]:
+        return [RowError(self.line.number, problem) for problem in self.problems]
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"“{text}” is not a date; write it as YYYY-MM-DD, e.g. 2025-01-31."
+        ) from None
+
+
+def parse_whole(text: str) -> int:
+    """A whole number, thousands separators allowed (``1,000`` in a quoted cell)."""
+    number = rules.whole_shares(text)
+    if number < 0:
+        raise ValidationError(f"{text} is negative; write a whole number of 0 or more.")
+    return number
+
+
+def parse_price(text: str) -> Decimal:
+    match = _PRICE.fullmatch(text)
+    if match is None:
+        raise ValidationError(
+            f"“{text}” is not a price; write a plain number with a dot for the decimals, "
+            f"e.g. 2.99 (no currency sign, no thousands separator, not negative)."
+        )
+    if len(match["fraction"] or "") > 4:
+        raise ValidationError(f"“{text}” has more than 4 decimal places; round it.")
+    if len(match["whole"].lstrip("0")) > 10:
+        raise ValidationError(f"“{text}” is too large for a price per share.")
+    return Decimal(text)
+
+
+def _choice(choices: Sequence[str], *, upper: bool = False) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.upper() if upper else text.lower()
+        if value not in choices:
+            raise ValidationError(f"“{text}” is not one of {', '.join(choices)}.")
+        return value
+
+    return parse
+
+
+def parse_flag(text: str) -> bool:
+    if text.lower() in _YES:
+        return True
+    if text.lower() in _NO:
+        return False
+    raise ValidationError(f"“{text}” is not yes or no.")
+
+
+def parse_email(text: str) -> str:
+    validate_email(text)
+    return text
+
+
+def _not_after(today: dt.date | None, what: str) -> Callable[[str], dt.date]:
+    def parse(text: str) -> dt.date:
+        day = parse_date(text)
+        if today is not None and day > today:
+            raise ValidationError(
+                f"{day:%Y-%m-%d} is after {today:%Y-%m-%d}, the day of this import; {what}"
+            )
+        return day
+
+    return parse
+
+
+# --------------------------------------------------------------------------- grants
+
+
+@dataclass(frozen=True)
+class OptioneeDetails:
+    """Who a line names; blank optional values are None ("not given")."""
+
+    employee_id: str
+    legal_name: str
+    email: str | None
+    relationship: str | None
+    insider: bool | None
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """The data of a grant as a line of the file states it, for comparing with the book."""
+
+    number: str
+    employee_id: str
+    plan: str
+    terms: str
+    option_type: str
+    grant_date: dt.date
+    shares: int
+    exercise_price: Decimal
+    term_end: dt.date
+    installments: tuple[tuple[dt.date, int], ...]
+
+
+@dataclass(frozen=True)
+class GrantLine:
+    line: int
+    optionee: OptioneeDetails
+    grant: GrantRecord
+    terms_given: bool
+
+
+@dataclass(frozen=True)
+class ParsedGrants:
+    """The lines that are well formed and an error for every problem (with its line)."""
+
+    lines: list[GrantLine]
+    errors: list[RowError]
+
+
+def parse_installments(text: str) -> tuple[tuple[dt.date, int], ...]:
+    """The ``schedule`` column: ``date:shares`` pairs separated by semicolons."""
+    installments = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        day, colon, shares = part.partition(":")
+        if not colon:
+            raise ValidationError(
+                f"“{part}” is not an installment; write date:shares pairs separated by "
+                f"semicolons, e.g. 2025-01-31:1000;2025-04-30:1000."
+            )
+        installments.append((parse_date(day.strip()), parse_whole(shares.strip())))
+    if not installments:
+        raise ValidationError("no installment given; write e.g. 2025-01-31:1000;2025-04-30:1000.")
+    return tuple(sorted(installments))
+
+
+def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
+    """Read the administrator's grant spreadsheet (see ``docs/import-formats.md``).
+
+    A grant dated after ``today`` (when given) is refused: a grant is onboarded once made.
+    """
+    lines, errors = read_table(data, columns=GRANT_COLUMNS, one_of=[("schedule", *SHAPE_COLUMNS)])
+    parsed: list[GrantLine] = []
+    first_line_of_number: dict[str, int] = {}
+    first_optionee: dict[str, tuple[int, OptioneeDetails]] = {}
+    for line in lines:
+        row = _Row(line)
+        optionee = OptioneeDetails(
+            employee_id=row.text("employee_id", required=True),
+            legal_name=row.text("legal_name", required=True),
+            email=row.value("email", parse_email),
+            relationship=row.value("relationship", _choice(RELATIONSHIPS)),
+            insider=row.value("insider", parse_flag),
+        )
+        number = row.text("grant_number", required=True)
+        option_type = row.value("type", _choice(OPTION_TYPES, upper=True), required=True)
+        grant_date = row.value(
+            "grant_date",
+            _not_after(today, "import it once granted, or give --as-of."),
+            required=True,
+        )
+        shares = row.value("shares", parse_whole, required=True)
+        price = row.value("exercise_price", parse_price, required=True)
+        term_end = row.value("term_end", parse_date, required=True)
+        plan = row.text("plan", required=True)
+        terms = row.text("terms")
+        installments = _schedule(row, grant_date, shares)
+
+        if number in first_line_of_number:
+            row.problems.append(
+                f"grant number {number} is already on line {first_line_of_number[number]}; "
+                f"each grant has its own number."
+            )
+        elif number:
+            first_line_of_number[number] = line.number
+        if optionee.employee_id:
+            first = first_optionee.setdefault(optionee.employee_id, (line.number, optionee))
+            if first[1] != optionee:
+                row.problems.append(
+                    f"employee {optionee.employee_id} is on line {first[0]} with other details; "
+                    f"give the same legal_name, email, relationship and insider on every line "
+                    f"of one person."
+                )
+        if row.problems:
+            errors.extend(row.errors())
+            continue
+        parsed.append(
+            GrantLine(
+                line=line.number,
+                optionee=optionee,
+                grant=GrantRecord(
+                    number=number,
+                    employee_id=optionee.employee_id,
+                    plan=plan,
+                    terms=terms or DEFAULT_TERMS,
+                    option_type=option_type,
+                    grant_date=grant_date,
+                    shares=shares,
+                    exercise_price=price,
+                    term_end=term_end,
+                    installments=installments,
+                ),
+                terms_given=bool(terms),
+            )
+        )
+    return ParsedGrants(lines=parsed, errors=errors)
+
+
+def _schedule(
+    row: _Row, grant_date: dt.date | None, shares: int | None
+) -> tuple[tuple[dt.date, int], ...]:
+    """The installments, from the ``schedule`` column or from the shape columns."""
+    explicit = row.text("schedule")
+    shape = {name: row.line.cells.get(name, "") for name in SHAPE_COLUMNS}
+    if explicit and any(shape.values()):
+        row.problems.append(
+            "give the schedule either as installments (schedule) or as a shape "
+            "(immediate_shares, cliff_months, vesting_months, every_months), not both."
+        )
+        return ()
+    if explicit:
+        return row.value("schedule", parse_installments) or ()
+    if not any(shape.values()):
+        row.problems.append(
+            "the vesting schedule is missing: fill in schedule, or vesting_months and "
+            "every_months (with immediate_shares and cliff_months if any)."
+        )
+        return ()
+    known_problems = len(row.problems)
+    numbers = {name: row.value(name, parse_whole) or 0 for name in SHAPE_COLUMNS}
+    if grant_date is None or shares is None or len(row.problems) > known_problems:
+        return ()
+    try:
+        built = build_schedule(grant_date=grant_date, total_shares=shares, **numbers)
+    except ValidationError as error:
+        row.problems.append(f"schedule: {' '.join(error.messages)}")
+        return ()
+    return tuple(built)
+
+
+def optionee_differences(given: OptioneeDetails, book: OptioneeDetails) -> list[str]:
+    """What a line says about a person that the book says otherwise (blank: not compared)."""
+    differences = []
+    if given.legal_name != book.legal_name:
+        differences.append(f"legal_name “{book.legal_name}” in the book")
+    if given.email is not None and given.email.lower() != (book.email or "").lower():
+        differences.append(f"email “{book.email or ''}” in the book")
+    if given.relationship is not None and given.relationship != book.relationship:
+        differences.append(f"relationship {book.relationship} in the book")
+    if given.insider is not None and given.insider != book.insider:
+        differences.append(f"insider {'yes' if book.insider else 'no'} in the book")
+    return differences
+
+
+def grant_differences(given: GrantRecord, book: GrantRecord) -> list[str]:
+    """Each field in which a line differs from the grant of the same number in the book."""
+    differences = []
+    for field in (
+        "employee_id",
+        "plan",
+        "terms",
+        "option_type",
+        "grant_date",
+        "shares",
+        "exercise_price",
+        "term_end",
+        "installments",
+    ):
+        mine, theirs = getattr(given, field), getattr(book, field)
+        if mine != theirs:
+            differences.append(f"{field} {_show(theirs)} in the book, {_show(mine)} in the file")
+    return differences
+
+
+def _show(value: object) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, tuple):
+        return ";".join(f"{day:%Y-%m-%d}:{shares}" for day, shares in value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------- terminations
+
+
+@dataclass(frozen=True)
+class TerminationLine:
+    line: int
+    employee_id: str
+    email: str
+    on: dt.date
+    reason: str
+    note: str
+
+    @property
+    def who(self) -> str:
+        return f"employee {self.employee_id}" if self.employee_id else self.email
+
+
+@dataclass(frozen=True)
+class ParsedTerminations:
+    lines: list[TerminationLine]
+    errors: list[RowError]
+
+
+def parse_terminations(data: bytes, *, today: dt.date | None = None) -> ParsedTerminations:
+    """Read the HR feed of terminations (see ``docs/import-formats.md``).
+
+    Each line names a person by employee id or e-mail (or both), the termination date (for
+    a death, the date of death) and the reason: other, disability or death. A termination
+    dated after ``today`` (when given) is refused: the feed reports service that has ended.
+    """
+    lines, errors = read_table(data, columns=TERMINATION_COLUMNS, one_of=[("employee_id", "email")])
+    parsed: list[TerminationLine] = []
+    first_line_of: dict[str, int] = {}
+    for line in lines:
+        row = _Row(line)
+        employee_id = row.text("employee_id")
+        email = row.value("email", parse_email) or ""
+        if not employee_id and not email and not row.problems:
+            row.problems.append("give the person's employee_id or email.")
+        on = row.value(
+            "date", _not_after(today, "report a termination once it has happened."), required=True
+        )
+        reason = row.value("reason", _choice(rules.TERMINATION_REASONS), required=True)
+        note = row.text("note")
+        keys = [
+            key
+            for key in (employee_id and f"id:{employee_id}", email and f"email:{email.lower()}")
+            if key
+        ]
+        earlier = next((first_line_of[key] for key in keys if key in first_line_of), None)
+        if earlier is not None:
+            row.problems.append(
+                f"this person is already on line {earlier}; one termination per person in a feed."
+            )
+        for key in keys:
+            first_line_of.setdefault(key, line.number)
+        if row.problems:
+            errors.extend(row.errors())
+            continue
+        parsed.append(
+            TerminationLine(
+                line=line.number,
+                employee_id=employee_id,
+                email=email,
+                on=on,
+                reason=reason,
+                note=note,
+            )
+        )
+    return ParsedTerminations(lines=parsed, errors=errors)
