@@ -21,6 +21,15 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+LOADED_VERSION = "_loaded_version"
+
+
+def latest_version(obj) -> str:
+    """The id of the row's newest history record: changes whenever the row is saved."""
+    newest = obj.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    return str(newest or "")
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """A screen with its audit history, where only who may change a row may revert it.
 
@@ -31,6 +40,43 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """
 
     history_list_display = ["history_source"]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context[LOADED_VERSION.lstrip("_")] = latest_version(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """Two administrators editing one row cannot silently overwrite each other.
+
+        The change page carries the version of the row it showed; saving locks the row and
+        refuses, with who changed it and when, if it has been saved since.
+        """
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+
+        class GuardedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                loaded = self.data.get(LOADED_VERSION)
+                if loaded is None or self.instance.pk is None:
+                    return cleaned
+                model = type(self.instance)
+                # The admin saves inside a transaction: hold the row until this save commits.
+                model.objects.select_for_update().filter(pk=self.instance.pk).exists()
+                if loaded != latest_version(self.instance):
+                    newest = self.instance.history.order_by("-history_id").first()
+                    who = newest.history_user or "Someone"
+                    raise ValidationError(
+                        f"{who} changed this {model._meta.verbose_name} at "
+                        f"{newest.history_date:%Y-%m-%d %H:%M} UTC after you opened it. "
+                        f"Reload the page to see their change, then make yours again.",
+                        code="stale_edit",
+                    )
+                return cleaned
+
+        return GuardedForm
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
