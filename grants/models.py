@@ -1186,18 +1186,16 @@ class Grant(models.Model):
         return changed
 
     def _next_action_on(self, expires_on: dt.date, today: dt.date) -> dt.date | None:
-        """The day after expiration, or an earlier day on which an expiry warning is due."""
         if self.status != Grant.Status.GRANTED:
             return None
         offsets = self.company.warning_offsets()
-        candidates = [expires_on + dt.timedelta(days=1)]
         due = rules.due_expiry_warning(expires_on, today, offsets)
-        if due is not None and not self._warned(expires_on, due):
-            candidates.append(today)
-        upcoming = rules.next_expiry_warning_on(expires_on, today, offsets)
-        if upcoming is not None:
-            candidates.append(upcoming)
-        return min(candidates)
+        return rules.next_nightly_action(
+            expires_on,
+            today,
+            offsets,
+            due_warning_sent=due is not None and self._warned(expires_on, due),
+        )
 
     def _warned(self, expires_on: dt.date, days_before: int) -> bool:
         if self.pk is None:

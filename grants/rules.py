@@ -541,6 +541,21 @@ def next_expiry_warning_on(
     return expires_on - dt.timedelta(days=max(upcoming)) if upcoming else None
 
 
+def next_nightly_action(
+    expires_on: dt.date, today: dt.date, offsets: Sequence[int], *, due_warning_sent: bool
+) -> dt.date:
+    """The next day the nightly job must look at an outstanding grant: today when a warning
+    is due and not yet sent, else the next warning day, and never later than the day after
+    expiration (when the option expires)."""
+    candidates = [expires_on + dt.timedelta(days=1)]
+    if due_expiry_warning(expires_on, today, offsets) is not None and not due_warning_sent:
+        candidates.append(today)
+    upcoming = next_expiry_warning_on(expires_on, today, offsets)
+    if upcoming is not None:
+        candidates.append(upcoming)
+    return min(candidates)
+
+
 def check_not_expired(exercise_date: dt.date, expires: Expiration) -> None:
     """Paragraph 5: the option may be exercised through its expiration date, not after."""
     if exercise_date > expires.on:
