@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint demo clean
+.PHONY: run test lint bench clean
 
 run: $(STAMP)
 	@mkdir -p var
@@ -14,6 +14,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (not part of `make test`): PostgreSQL at 127.0.0.1:5432; see docs/performance.md.
+LARGE ?= 100000
+bench: $(STAMP)
+	PGUSER=$${PGUSER:-postgres} $(PY) tests/benchmarks/bench.py --large $(LARGE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -2,10 +2,10 @@
 terminations (``docs/import-formats.md`` describes both files).
 
 Pure: bytes in, checked rows and line-numbered errors out, no query (the models are read
-only for their choices and field lengths). A file is CSV,
-UTF-8 (a byte-order mark is accepted), at most ``MAX_BYTES``, with a header line naming
-its columns in any order (case, spaces and hyphens in names do not matter: ``Grant Date``
-is ``grant_date``). Every line is checked and every problem reported, not just the first.
+only for their choices and field lengths). A file is CSV, UTF-8 (a byte-order mark is
+accepted), at most ``MAX_BYTES``, with a header line naming its columns in any order (case,
+spaces and hyphens in names do not matter: ``Grant Date`` is ``grant_date``). Every line is
+checked and every problem reported, not just the first.
 
 What this module checks is the *form* of each value (a date is a date, shares are whole)
 and the consistency of the file with itself (a grant number once, one person's details the
@@ -37,7 +37,7 @@ MAX_BYTES = 5 * 1024 * 1024
 RELATIONSHIPS = tuple(Optionee.Relationship.values)
 OPTION_TYPES = tuple(Grant.Type.values)
 DEFAULT_TERMS = "Standard"
-_YES = {"yes", "y", "true", "1", "x"}
+_YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PRICE = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
@@ -236,6 +236,12 @@ def parse_whole(text: str) -> int:
     return number
 
 
+def parse_months(text: str) -> int:
+    if not text.isdigit():
+        raise ValidationError(f"“{text}” is not a whole number of months, such as 12.")
+    return int(text)
+
+
 def parse_price(text: str) -> Decimal:
     match = _PRICE.fullmatch(text)
     if match is None:
@@ -367,6 +373,7 @@ def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
             relationship=row.value("relationship", _choice(RELATIONSHIPS)),
             insider=row.value("insider", parse_flag),
         )
+        optionee_read = not row.problems
         number = row.text("grant_number", required=True)
         option_type = row.value("type", _choice(OPTION_TYPES, upper=True), required=True)
         grant_date = row.value(
@@ -388,7 +395,7 @@ def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
             )
         elif number:
             first_line_of_number[number] = line.number
-        if optionee.employee_id:
+        if optionee_read:
             first = first_optionee.setdefault(optionee.employee_id, (line.number, optionee))
             if first[1] != optionee:
                 row.problems.append(
@@ -442,7 +449,10 @@ def _schedule(
         )
         return ()
     known_problems = len(row.problems)
-    numbers = {name: row.value(name, parse_whole) or 0 for name in SHAPE_COLUMNS}
+    numbers = {
+        name: row.value(name, parse_whole if name == "immediate_shares" else parse_months) or 0
+        for name in SHAPE_COLUMNS
+    }
     if grant_date is None or shares is None or len(row.problems) > known_problems:
         return ()
     try:

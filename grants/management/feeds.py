@@ -54,12 +54,16 @@ class FeedCommand(OperationCommand):
         if name:
             match = next((c for c in companies if c.name == name), None)
             if match is None:
-                raise CommandError(f"There is no company named “{name}”; the companies are: {names}.")
+                raise CommandError(
+                    f"There is no company named “{name}”; the companies are: {names}."
+                )
             return match
         if not companies:
             raise CommandError("The book has no company yet; set it up in the back office first.")
         if len(companies) > 1:
-            raise CommandError(f"The book holds several companies; give --company (one of: {names}).")
+            raise CommandError(
+                f"The book holds several companies; give --company (one of: {names})."
+            )
         return companies[0]
 
     @cached_property

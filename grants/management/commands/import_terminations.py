@@ -75,13 +75,19 @@ class Command(FeedCommand):
                 )
             return
         optionee.terminate(
-            line.on, line.reason, note=line.note or f"HR feed {Path(self.path).name}, line {line.line}"
+            line.on,
+            line.reason,
+            note=line.note or f"HR feed {Path(self.path).name}, line {line.line}",
         )
         self.counts["recorded"] += 1
         verb = "would be recorded" if self.options["dry_run"] else "recorded"
         expirations = "; ".join(
             f"grant {number} now expires {expires_on:%Y-%m-%d} ({clause})"
-            + (", already past: the next expire_options run expires it" if expires_on < as_of else "")
+            + (
+                ", already past: the next expire_options run expires it"
+                if expires_on < as_of
+                else ""
+            )
             for number, expires_on, clause in Grant.objects.filter(optionee=optionee)
             .exclude(status=Grant.Status.EXPIRED)
             .order_by("number")
@@ -113,8 +119,7 @@ class Command(FeedCommand):
             optionee = people.filter(employee_id=line.employee_id).first()
             if optionee is None:
                 raise ValidationError(
-                    f"there is no optionee with employee id {line.employee_id} at "
-                    f"{self.company}."
+                    f"there is no optionee with employee id {line.employee_id} at {self.company}."
                 )
             if line.email and line.email.lower() != optionee.email.lower():
                 raise ValidationError(

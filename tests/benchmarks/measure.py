@@ -1,0 +1,87 @@
+"""Measure one book (run by bench.py in a fresh process with DATABASE_URL set).
+
+Prints one JSON object: median seconds of the nightly job (a dry run does all the work and
+rolls back, so it can be repeated), of check_books, and server time and query count of
+the hot pages.
+"""
+
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "equity.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+AS_OF = sys.argv[1]
+WHAT = sys.argv[2].split(",")
+
+
+def median_seconds(run, repeat=3):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def page(client, url, repeat=5):
+    client.get(url)  # warm up
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return {"seconds": median_seconds(lambda: client.get(url), repeat), "queries": len(queries)}
+
+
+result = {}
+if "nightly" in WHAT:
+    result["nightly"] = median_seconds(
+        lambda: call_command("expire_options", "--as-of", AS_OF, "--dry-run", stdout=StringIO())
+    )
+if "books" in WHAT:
+
+    def books():
+        try:
+            call_command("check_books", "--as-of", AS_OF, stdout=StringIO(), stderr=StringIO())
+        except Exception as error:  # a mismatch is reported, not timed away
+            result["books_error"] = str(error)
+
+    result["check_books"] = median_seconds(books, repeat=1)
+if "pages" in WHAT:
+    from django.contrib.auth import get_user_model
+
+    from grants.models import Grant
+    from grants.synthetic import BENCH_ADMIN, BENCH_USER
+
+    User = get_user_model()
+    portal, admin = Client(), Client()
+    portal.force_login(User.objects.get(username=BENCH_USER))
+    admin.force_login(User.objects.get(username=BENCH_ADMIN))
+    number = Grant.objects.filter(optionee__user__username=BENCH_USER).values_list(
+        "number", flat=True
+    )[0]
+    expiring = dt.date.fromisoformat(AS_OF)
+    result["pages"] = {
+        "portal dashboard": page(portal, "/"),
+        "portal grant page": page(portal, f"/grants/{number}/"),
+        "admin grant list": page(admin, "/admin/grants/grant/"),
+        "admin grant list, filtered": page(
+            admin, "/admin/grants/grant/?status__exact=granted&expiring=30"
+        ),
+    }
+    del expiring
+print(json.dumps(result))
