@@ -167,14 +167,19 @@ def _prices(company: Company, today: dt.date) -> None:
 
 
 def _holidays(company: Company, year: int) -> None:
-    for month, day, name in [
-        (1, 1, "New Year's Day"),
-        (7, 4, "Independence Day"),
-        (12, 25, "Christmas Day"),
-    ]:
-        Holiday.objects.get_or_create(
-            company=company, date=dt.date(year, month, day), defaults={"name": name}
-        )
+    """The company's holidays: the fixed dates, and the U.S. ones set by weekday."""
+    from dateutil.relativedelta import MO, TH
+
+    days = [
+        (dt.date(year, 1, 1), "New Year's Day"),
+        (dt.date(year, 5, 31) + relativedelta(weekday=MO(-1)), "Memorial Day"),
+        (dt.date(year, 7, 4), "Independence Day"),
+        (dt.date(year, 9, 1) + relativedelta(weekday=MO(1)), "Labor Day"),
+        (dt.date(year, 11, 1) + relativedelta(weekday=TH(4)), "Thanksgiving Day"),
+        (dt.date(year, 12, 25), "Christmas Day"),
+    ]
+    for day, name in days:
+        Holiday.objects.get_or_create(company=company, date=day, defaults={"name": name})
 
 
 @transaction.atomic
