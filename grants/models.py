@@ -1225,7 +1225,7 @@ class Grant(models.Model):
                 # job skip grants nobody is working on.
                 Grant.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=self.pk, status=Grant.Status.GRANTED)
-                .select_related("plan__company", "optionee", "terms")
+                .with_facts()
                 .first()
             )
             if grant is None:
@@ -1254,10 +1254,12 @@ class Grant(models.Model):
                 if due is not None and not grant._warned(expires.on, due):
                     grant._warn(expires, as_of, due)
                     outcome = "warned"
-            grant.refresh_expiration(as_of=as_of)
+            changed = grant._derive(facts, as_of)
             if outcome in ("paused", "held"):
                 grant.next_action_on = tomorrow
-                grant.save(update_fields=["next_action_on"])
+                changed = [*{*changed, "next_action_on"}]
+            if changed:
+                grant.save(update_fields=changed)
         return outcome
 
     def _expire(self, expires: rules.Expiration, as_of: dt.date, facts: GrantFacts) -> None:

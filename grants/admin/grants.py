@@ -27,7 +27,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from grants import rules
-from grants.admin.base import HistoryAdmin, ReadOnlyInline, form_error, render_admin_form
+from grants.admin.base import (
+    EstimatedCountPaginator,
+    HistoryAdmin,
+    ReadOnlyInline,
+    form_error,
+    render_admin_form,
+)
 from grants.models import Company, Exercise, Grant, GrantTerms, Optionee, Plan, Termination
 from grants.schedules import build_schedule
 
@@ -322,6 +328,9 @@ class ExerciseInline(ReadOnlyInline):
 
 @admin.register(Grant)
 class GrantAdmin(HistoryAdmin):
+    # A million grants: no COUNT(*) over the whole table for each page.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
     list_display = [
         "number",
         "optionee",
@@ -345,7 +354,7 @@ class GrantAdmin(HistoryAdmin):
     list_select_related = ["plan__company", "optionee", "terms"]
     search_fields = ["number", "optionee__legal_name", "optionee__email"]
     search_help_text = "Grant number, optionee name or e-mail."
-    date_hierarchy = "grant_date"
+    list_per_page = 50
     fieldsets = [
         (
             None,
