@@ -1,7 +1,8 @@
 from functools import partial
 
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 
 class EquityAdminSite(admin.AdminSite):
@@ -11,6 +12,21 @@ class EquityAdminSite(admin.AdminSite):
     site_title = "Equity administration"
     index_title = "Stock plan back office"
 
+    def has_permission(self, request):
+        """Active staff, verified by their authenticator app when ``ADMIN_REQUIRE_2FA`` is on."""
+        from grants.admin.two_factor import awaiting_second_factor
+
+        return super().has_permission(request) and not awaiting_second_factor(request.user)
+
+    def login(self, request, extra_context=None):
+        """The password step; staff past it who still owe the second factor go on to it."""
+        from grants.admin.two_factor import awaiting_second_factor, next_step
+
+        if request.method == "GET" and awaiting_second_factor(request.user):
+            return next_step(request, self)
+        context = {"second_factor_required": settings.ADMIN_REQUIRE_2FA}
+        return super().login(request, {**context, **(extra_context or {})})
+
     def index(self, request, extra_context=None):
         # Imported here: the admin site is built before the grants app's models load.
         from grants.admin.dashboard import dashboard
@@ -18,6 +34,7 @@ class EquityAdminSite(admin.AdminSite):
         return super().index(request, {**dashboard(request), **(extra_context or {})})
 
     def get_urls(self):
+        from grants.admin import two_factor
         from grants.admin.reports import outstanding_options_view
 
         reports = [
@@ -27,4 +44,6 @@ class EquityAdminSite(admin.AdminSite):
                 name="report_outstanding_options",
             )
         ]
-        return reports + super().get_urls()
+        # The second factor's pages serve staff the site does not admit yet (see has_permission).
+        second_factor = [path("otp/", include(two_factor.urls(self)))]
+        return reports + second_factor + super().get_urls()

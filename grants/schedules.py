@@ -56,6 +56,15 @@ def build_schedule(
             f"The cliff must be between 0 and the {vesting_months}-month vesting period.",
             code="bad_cliff",
         )
+    if rest:
+        try:
+            add_months(grant_date, vesting_months)
+        except (ValueError, OverflowError):  # past 9999-12-31: a mistyped number of months
+            raise ValidationError(
+                f"A vesting period of {vesting_months:,} months from {grant_date:%Y-%m-%d} "
+                f"ends past the end of the calendar; check the grant date and the months.",
+                code="bad_period",
+            ) from None
     schedule: list[tuple[dt.date, int]] = []
     if immediate_shares:
         schedule.append((grant_date, immediate_shares))
