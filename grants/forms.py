@@ -28,7 +28,9 @@ class ExerciseForm(forms.Form):
             "your broker pays the company before the shares are issued."
         ),
     )
-    submission_key = forms.CharField(widget=forms.HiddenInput)
+    submission_key = forms.CharField(
+        widget=forms.HiddenInput, max_length=Exercise._meta.get_field("submission_key").max_length
+    )
 
     def __init__(self, *args, grant, user, at, **kwargs):
         super().__init__(*args, **kwargs)

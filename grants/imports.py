@@ -41,6 +41,7 @@ _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PRICE = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+_NUMBER = re.compile(r"-?[0-9][0-9,]*(?:\.[0-9]*)?")  # whole_shares judges the value
 _LONGEST = {
     column: model._meta.get_field(field).max_length
     for column, model, field in [
@@ -229,7 +230,17 @@ def parse_date(text: str) -> dt.date:
 
 
 def parse_whole(text: str) -> int:
-    """A whole number, thousands separators allowed (``1,000`` in a quoted cell)."""
+    """A whole number, thousands separators allowed (``1,000`` in a quoted cell).
+
+    Written out in ASCII digits: a spreadsheet shows a large number as ``1.23457E+12``,
+    which has lost its last digits, so exponents (and other scripts' digits) are refused
+    rather than read as a different number of shares.
+    """
+    if not _NUMBER.fullmatch(text):
+        raise ValidationError(
+            f"“{text}” is not a whole number written out in digits; write it as e.g. 1500000 "
+            f"(a spreadsheet may show a large number as 1.5E+06: format the column as a number)."
+        )
     number = rules.whole_shares(text)
     if number < 0:
         raise ValidationError(f"{text} is negative; write a whole number of 0 or more.")

@@ -37,11 +37,31 @@ def _validate_time_zone(value: str) -> None:
         )
 
 
+# The dates the book keeps: far wider than any agreement, and far enough from the ends of
+# the calendar (0001-01-01, 9999-12-31) that every period the rules add or subtract
+# (months after termination, tolling, expiry warnings) is still a date. A date outside is
+# a typo in the year (9999-12-31), refused with a message rather than a crash.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
 def _require_date(value: object, what: str) -> dt.date:
     """Contract dates are dates: refuse datetimes, strings and None with a clear message."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValidationError(f"{what} must be a date (YYYY-MM-DD).", code="bad_date")
-    return value
+    return _within_calendar(value, what)
+
+
+def _within_calendar(day: dt.date, what: str) -> dt.date:
+    """Refuse a date outside ``EARLIEST_DATE`` .. ``LATEST_DATE`` (a mistyped year)."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(
+            f"{what} {day.isoformat()} is too far in the "
+            f"{'past' if day < EARLIEST_DATE else 'future'}; check the year (the book keeps "
+            f"dates from {EARLIEST_DATE:%Y-%m-%d} through {LATEST_DATE:%Y-%m-%d}).",
+            code="date_out_of_range",
+        )
+    return day
 
 
 # --------------------------------------------------------------------------- company
@@ -270,6 +290,23 @@ class ClosingPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} ${self.price}"
+
+    def clean(self):
+        """A closing price exists once the day's trading has closed: a date after the
+        company's today is refused, as the price upload refuses it (``grants.prices``)."""
+        if self.date is None or self.company_id is None:
+            return
+        today = self.company.today()
+        if self.date > today:
+            raise ValidationError(
+                {
+                    "date": ValidationError(
+                        f"{self.date:%Y-%m-%d} is after today ({today:%Y-%m-%d}); a closing "
+                        f"price is recorded once the day's trading has closed.",
+                        code="price_after_today",
+                    )
+                }
+            )
 
 
 # --------------------------------------------------------------------------- plan and terms
@@ -506,7 +543,9 @@ class Optionee(models.Model):
         reverse the first (``Termination.reverse``) to correct it.
         """
         with transaction.atomic():
-            optionee = Optionee.objects.select_for_update().get(pk=self.pk)
+            # FOR NO KEY UPDATE: an exercise holding a grant's lock inserts its notice, which
+            # takes a key-share lock on the optionee; FOR UPDATE here would deadlock with it.
+            optionee = Optionee.objects.select_for_update(no_key=True).get(pk=self.pk)
             grants = list(Grant.objects.select_for_update().filter(optionee=optionee))
             on = optionee._check_termination(on, reason, grants)
             termination = Termination.objects.create(
@@ -734,7 +773,9 @@ class Termination(models.Model):
             me.save(update_fields=["reversed_at", "reversal_reason"])
             if me.reason == rules.REASON_DEATH:
                 # Saved, not .update(): the optionee's audit history must show it cleared.
-                optionee = Optionee.objects.select_for_update().get(pk=me.optionee_id)
+                optionee = Optionee.objects.select_for_update(no_key=True).get(
+                    pk=me.optionee_id
+                )  # no key: as in ``Optionee.terminate``, not to deadlock with an exercise
                 optionee.date_of_death = None
                 optionee.save(update_fields=["date_of_death"])
             for grant in Grant.objects.select_for_update().filter(optionee_id=me.optionee_id):
@@ -1169,20 +1210,34 @@ class Grant(models.Model):
             self.save(update_fields=changed)
 
     def _derive(self, facts: GrantFacts, today: dt.date) -> list[str]:
-        """Set the stored derived fields from ``facts``; return the names that changed."""
+        """Set the stored derived fields from ``facts``; return the names that changed.
+
+        The status follows the rows too: a termination (or its reversal, or a cancelled
+        exercise) can make every share that will ever vest exercised, or no longer so. An
+        expired grant returns its forfeited and its unexercised shares to the plan.
+        """
+        changed = []
+        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        returned = forfeited
+        if self.status == Grant.Status.EXPIRED:
+            returned += max(0, self.shares - facts.exercised - forfeited)
+        else:
+            fully_exercised = 0 < facts.exercised >= self.shares - forfeited
+            status = Grant.Status.EXERCISED if fully_exercised else Grant.Status.GRANTED
+            if self.status != status:
+                self.status = status  # before the next action: it depends on the status
+                changed.append("status")
         expires = self.expiration(as_of=today, facts=facts)
         derived = {
+            "returned_shares": returned,
             "expires_on": expires.on,
             "expiration_clause": expires.clause,
             "next_action_on": self._next_action_on(expires.on, today),
         }
-        if self.status != Grant.Status.EXPIRED:
-            derived["returned_shares"] = rules.forfeited_shares(
-                facts.installments, facts.service_end
-            )
-        changed = [name for name, value in derived.items() if getattr(self, name) != value]
-        for name in changed:
-            setattr(self, name, derived[name])
+        for name, value in derived.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
         return changed
 
     def _next_action_on(self, expires_on: dt.date, today: dt.date) -> dt.date | None:
@@ -1346,6 +1401,9 @@ class Grant(models.Model):
                 code="bad_payment_method",
             )
         company = self.company
+        if isinstance(at, dt.date):  # a datetime too; anything else deemed_received refuses
+            day = at.date() if isinstance(at, dt.datetime) else at
+            _within_calendar(day, "The date the notice was received")
         exercise_date = rules.deemed_received(at, company.calendar())
         optionee = self.optionee
         if by is not None:  # the portal: the person signed in exercises
@@ -1687,9 +1745,8 @@ class Exercise(models.Model):
             me.status = self.Status.CANCELLED
             me.cancelled_on = on
             me.save(update_fields=["status", "cancelled_on"])
-            if grant.status == Grant.Status.EXERCISED:
-                grant.status = Grant.Status.GRANTED
-                grant.save(update_fields=["status"])
+            # Outstanding again, or, on an expired grant, returned to the plan.
+            grant.refresh_expiration()
             notifications.exercise_step(me, "cancelled")
         self.refresh_from_db()
 
@@ -1792,6 +1849,20 @@ class Notice(models.Model):
         return rules.notice_effective_date(
             received_on=self.received_on, mailed_on=mailed, mail_notice_days=days
         )
+
+    def clean(self):
+        """Paragraph 9: the dates a notice takes effect from must be dates the book keeps
+        (a mistyped year such as 9999 would put its effective date past the calendar)."""
+        errors = {}
+        for name in ("sent_on", "received_on"):
+            day = getattr(self, name)
+            if day is not None:
+                try:
+                    _within_calendar(day, self._meta.get_field(name).verbose_name.capitalize())
+                except ValidationError as error:
+                    errors[name] = error
+        if errors:
+            raise ValidationError(errors)
 
 
 class Acknowledgement(models.Model):

@@ -14,6 +14,7 @@ can act on and a stable ``code`` (Django's exception class carries no ORM with i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -262,6 +263,9 @@ def check_plan_limits(
 # --------------------------------------------------------------------------- paragraph 3
 
 
+SHARES_TEXT = re.compile(r"[+-]?[0-9][0-9,]*(\.[0-9]+)?", re.ASCII)
+
+
 def whole_shares(value: object) -> int:
     """Paragraph 3: "This option may be exercised for only whole shares."
 
@@ -272,8 +276,17 @@ def whole_shares(value: object) -> int:
         raise ValidationError("Enter a whole number of shares.", code="shares_not_a_number")
     if isinstance(value, int):
         return value
+    text = str(value).strip()
+    # Digits written out (ASCII, optional thousands commas and decimals): "1e3" or other
+    # scripts' digits are not how a person writes a number of shares, so they are refused
+    # rather than read as something else.
+    if isinstance(value, str) and not SHARES_TEXT.fullmatch(text):
+        raise ValidationError(
+            f"“{value}” is not a number of shares; enter a whole number such as 1000.",
+            code="shares_not_a_number",
+        )
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(text.replace(",", ""))
     except (InvalidOperation, ValueError):
         raise ValidationError(
             f"“{value}” is not a number of shares; enter a whole number such as 1000.",

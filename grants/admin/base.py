@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,6 +39,19 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+class AutocompleteSelect(widgets.AutocompleteSelect):
+    """Django's search-as-you-type select, except that a submitted value that is not a key
+    (``abc`` where an id belongs, from an altered request) is shown as no choice instead
+    of failing the whole page: the field's own "Select a valid choice" then says what is
+    wrong."""
+
+    def optgroups(self, name, value, attr=None):
+        try:
+            return super().optgroups(name, value, attr)
+        except (ValueError, ValidationError):
+            return super().optgroups(name, [], attr)
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -68,6 +82,13 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """
 
     history_list_display = ["history_source"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -14,14 +14,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from grants.admin.base import HistoryAdmin, form_error, render_admin_form, user_may
+from grants.admin.base import (
+    AutocompleteSelect,
+    HistoryAdmin,
+    form_error,
+    render_admin_form,
+    user_may,
+)
 from grants.models import (
     ClosingPrice,
     Company,

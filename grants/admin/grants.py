@@ -20,7 +20,7 @@ from functools import reduce
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AdminDateWidget, AutocompleteSelect
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Q
 from django.shortcuts import redirect
@@ -28,6 +28,7 @@ from django.urls import reverse
 
 from grants import rules
 from grants.admin.base import (
+    AutocompleteSelect,
     EstimatedCountPaginator,
     HistoryAdmin,
     ReadOnlyInline,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
@@ -21,7 +20,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from grants.admin.base import EventAdmin, HistoryAdmin, form_error, render_admin_form, user_may
+from grants.admin.base import (
+    AutocompleteSelect,
+    EventAdmin,
+    HistoryAdmin,
+    form_error,
+    render_admin_form,
+    user_may,
+)
 from grants.models import Acknowledgement, Notice, Optionee
 
 HAND_METHODS = [Notice.Method.PERSONAL, Notice.Method.MAIL, Notice.Method.EMAIL]
