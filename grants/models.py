@@ -1365,21 +1365,28 @@ class Grant(models.Model):
         )
 
     def _notify(self, *, kind, subject, body, expires, as_of, days_before) -> None:
+        """Give the optionee a written notice (paragraph 9): by e-mail, effective that day,
+        when an address is on file; otherwise by U.S. mail to the notice address, effective
+        five days after deposit, left in the administrator's print queue (the Notices list,
+        filtered by method "mail", with its print page)."""
+        optionee = self.optionee
+        emailed = bool(optionee.email or (optionee.user and optionee.user.email))
         notice = Notice.objects.create(
             company=self.company,
-            optionee=self.optionee,
+            optionee=optionee,
             grant=self,
             direction=Notice.Direction.TO_OPTIONEE,
-            method=Notice.Method.EMAIL,
+            method=Notice.Method.EMAIL if emailed else Notice.Method.MAIL,
             kind=kind,
             subject=subject,
             body=body,
             sent_on=as_of,
-            received_on=as_of,
+            received_on=as_of if emailed else None,
             about_expiration=expires.on,
             days_before=days_before,
         )
-        notifications.notice_sent(notice)
+        if emailed:
+            notifications.notice_sent(notice)
 
     def _check_exercise(
         self,

@@ -222,3 +222,17 @@ def test_the_work_follows_what_is_due_not_the_size_of_the_book(
             GrantFactory(plan=book.plan, grant_date=d("2014-01-02"))  # expire in 2024
     out = run("2015-07-14", django_capture_on_commit_callbacks)
     assert "grants due: 1" in out
+
+
+def test_without_an_email_address_the_warning_is_a_mailed_notice_effective_in_five_days(
+    book, django_capture_on_commit_callbacks
+):
+    book.optionee.email = ""
+    book.optionee.save()
+    run("2015-05-14", django_capture_on_commit_callbacks)
+    notice = book.notices.get()
+    assert notice.method == Notice.Method.MAIL
+    assert notice.received_on is None
+    assert notice.effective_on == d("2015-05-19")  # paragraph 9: five days after deposit
+    assert notice.address.startswith("James R. Akridge")
+    assert mail.outbox == []
