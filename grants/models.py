@@ -624,13 +624,24 @@ class Optionee(models.Model):
         """The optionee designates a new address by written notice (paragraph 9).
 
         The new address applies from the day the notice takes effect; the old ones stay
-        in the history.
+        in the history. The same notice received again on the same day (a retry, a double
+        submission) is the notice already recorded, not a second one.
         """
         address = (address or "").strip()
         if not address:
             raise ValidationError("Enter the new notice address.", code="empty_address")
         received_on = _require_date(received_on, "The date the notice was received")
         with transaction.atomic():
+            # Serialize notices of one optionee, so two copies of one submission see each other.
+            Optionee.objects.select_for_update(no_key=True).filter(pk=self.pk).exists()
+            same = Notice.objects.filter(
+                optionee=self,
+                kind=Notice.Kind.ADDRESS_CHANGE,
+                body=address,
+                received_on=received_on,
+            ).first()
+            if same is not None:
+                return same
             notice = Notice.objects.create(
                 company=self.company,
                 optionee=self,

@@ -306,3 +306,11 @@ def test_every_portal_page_needs_sign_in(client, grant):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_change_of_address_submitted_twice_is_one_notice(signed_in, grant):
+    data = {"address": "J. R. Akridge\n1 Main Street\nAustin, TX 78701"}
+    signed_in.post(reverse("change_address"), data)
+    signed_in.post(reverse("change_address"), data)  # a double click
+    assert Notice.objects.filter(kind="address_change").count() == 1
+    assert grant.optionee.notice_addresses.count() == 2  # the one at grant, and the new one
