@@ -180,11 +180,16 @@ class Company(models.Model):
         return suspension
 
     def refresh_post_termination_expirations(self) -> None:
-        """Recompute the stored expiration of every grant whose optionee has left service."""
+        """Recompute the stored expiration of every outstanding grant whose optionee has
+        left service: only a post-termination clock can be tolled (paragraph 5b(iii)), and an
+        expired or fully exercised grant has no clock left. One prefetch for all of them."""
         terminated = Termination.objects.filter(reversed_at__isnull=True).values("optionee_id")
-        for grant in Grant.objects.select_for_update().filter(
-            plan__company=self, optionee_id__in=terminated
-        ):
+        grants = (
+            Grant.objects.select_for_update(of=("self",))
+            .filter(plan__company=self, optionee_id__in=terminated, status=Grant.Status.GRANTED)
+            .with_facts()
+        )
+        for grant in grants:
             grant.refresh_expiration()
 
 
@@ -996,6 +1001,20 @@ class Grant(models.Model):
 
     # -- creating
 
+    @staticmethod
+    def check_schedule(
+        grant_date: dt.date, shares: int, installments: list[tuple[dt.date, int]]
+    ) -> list[rules.Installment]:
+        """Paragraph 1a: the schedule must be the whole grant, with no installment before the
+        grant date. Returns the installments; raises what ``rules.check_schedule`` raises.
+        Used by ``create`` and by any screen that previews a schedule before saving."""
+        schedule = [
+            rules.Installment(_require_date(d, "An installment date"), rules.whole_shares(n))
+            for d, n in installments
+        ]
+        rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+        return schedule
+
     @classmethod
     def create(
         cls,
@@ -1023,11 +1042,7 @@ class Grant(models.Model):
             raise ValidationError(
                 "The optionee and the plan belong to different companies.", code="company_mismatch"
             )
-        schedule = [
-            rules.Installment(_require_date(d, "An installment date"), rules.whole_shares(n))
-            for d, n in installments
-        ]
-        rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+        schedule = cls.check_schedule(grant_date, shares, installments)
         closing = plan.company.closing_prices.filter(date=grant_date).first()
         rules.check_price_at_grant(price, closing.price if closing else None)
         with transaction.atomic():

@@ -283,11 +283,7 @@ class GrantForm(forms.Form):
             running += shares
             rows.append({"vest_date": vest_date, "shares": shares, "cumulative": running})
         try:
-            rules.check_schedule(
-                grant_date=data["grant_date"],
-                total_shares=data["shares"],
-                installments=[rules.Installment(d, n) for d, n in data["installments"]],
-            )
+            Grant.check_schedule(data["grant_date"], data["shares"], data["installments"])
         except ValidationError as error:
             form_error(self, error)
         return {"rows": rows, "total": running, "shares": data["shares"]}
