@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -27,6 +27,35 @@ from simple_history.utils import bulk_create_with_history
 
 from grants import notifications, rules
 from grants.audit import AuditSource
+
+
+def _bulk_set(objects: list[models.Model], fields: list[str]) -> None:
+    """Store ``fields`` of many rows of one model, each with its own values, in one
+    statement. On PostgreSQL: ``UPDATE ... FROM unnest(<one array per column>)``, a
+    fraction of the cost of ``bulk_update``'s ``CASE WHEN`` per row (measured in
+    docs/performance.md); elsewhere ``bulk_update``."""
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objects, fields)
+        return
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(name) for name in fields]
+    pk = model._meta.pk
+    arrays = [[pk.get_db_prep_value(o.pk, connection) for o in objects]] + [
+        [field.get_db_prep_save(getattr(o, field.attname), connection) for o in objects]
+        for field in columns
+    ]
+    types = [pk.rel_db_type(connection), *(field.db_type(connection) for field in columns)]
+    names = [quote(pk.column), *(quote(field.column) for field in columns)]
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} AS target SET "
+        + ", ".join(f"{name} = source.{name}" for name in names[1:])
+        + " FROM unnest("
+        + ", ".join(f"%s::{kind}[]" for kind in types)
+        + f") AS source({', '.join(names)}) WHERE target.{names[0]} = source.{names[0]}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
 
 
 def _validate_time_zone(value: str) -> None:
@@ -479,12 +508,28 @@ class Optionee(models.Model):
     def notice_address(self, on: dt.date | None = None) -> str:
         """The address on file for notices on ``on`` (paragraph 9); today when None."""
         on = on or self.company.today()
+        if "notice_addresses" in getattr(self, "_prefetched_objects_cache", {}):
+            entries = [a for a in self.notice_addresses.all() if a.effective_on <= on]
+            entry = max(entries, key=lambda a: (a.effective_on, a.id), default=None)
+            return entry.address if entry else ""
         entry = (
             self.notice_addresses.filter(effective_on__lte=on)
             .order_by("-effective_on", "-id")
             .first()
         )
         return entry.address if entry else ""
+
+    @staticmethod
+    def notice_addresses_on(optionee_ids: set[int], on: dt.date) -> dict[int, str]:
+        """``notice_address(on)`` of many optionees in one query (those with none left out)."""
+        addresses: dict[int, str] = {}
+        for optionee_id, address in (
+            NoticeAddress.objects.filter(optionee_id__in=optionee_ids, effective_on__lte=on)
+            .order_by("optionee_id", "-effective_on", "-id")
+            .values_list("optionee_id", "address")
+        ):
+            addresses.setdefault(optionee_id, address)
+        return addresses
 
     def liability_periods(self) -> list[rules.Period]:
         return [rules.Period(w.start, w.end) for w in self.section16_windows.all()]
@@ -833,6 +878,7 @@ class GrantFacts:
     termination: rules.Termination | None
     suspensions: list[rules.Period]
     liability_windows: list[rules.Period]
+    awaiting_payment: tuple[dt.date, ...] = ()  # dates of exercises awaiting payment
 
     @property
     def service_end(self) -> dt.date | None:
@@ -908,15 +954,98 @@ class ExercisePreview:
 
 
 class GrantQuerySet(models.QuerySet):
+    """Grants; ``with_facts()`` reads every fact the rules need for a whole page or batch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gather_facts = False
+
     def with_facts(self) -> GrantQuerySet:
         """Load every row the rules read in a fixed number of queries, however many grants:
-        use it for any page or job that computes positions for many grants."""
-        return self.select_related("plan__company", "optionee", "terms").prefetch_related(
-            "installments",
-            "exercises",
-            "optionee__terminations",
-            "optionee__section16_windows",
-            "plan__company__registration_suspensions",
+        use it for any page or job that computes positions for many grants.
+
+        When the grants are fetched, their installments, exercises, standing terminations,
+        liability windows and registration suspensions are read in five flat queries (as
+        tuples, not model objects) and each grant keeps them as its ``facts()``. Like a
+        prefetch, the facts are those of the moment of reading: a verb that changes them
+        reads the grant again.
+        """
+        clone = self.select_related("plan__company", "optionee__user", "terms")
+        clone._gather_facts = True
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._gather_facts = self._gather_facts
+        return clone
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._gather_facts:
+            gather_facts([g for g in self._result_cache if isinstance(g, Grant)])
+
+    def iterator(self, chunk_size=None):
+        if not self._gather_facts:
+            yield from super().iterator(chunk_size)
+            return
+        chunk_size = chunk_size or 2000
+        chunk = []
+        for item in super().iterator(chunk_size):
+            chunk.append(item)
+            if len(chunk) == chunk_size:
+                gather_facts([g for g in chunk if isinstance(g, Grant)])
+                yield from chunk
+                chunk = []
+        gather_facts([g for g in chunk if isinstance(g, Grant)])
+        yield from chunk
+
+
+def gather_facts(grants: list[Grant]) -> None:
+    """Read the facts of many grants at once and keep them on each (see ``with_facts``)."""
+    if not grants:
+        return
+    ids = [g.pk for g in grants]
+    optionee_ids = {g.optionee_id for g in grants}
+    installments: dict[int, list[rules.Installment]] = {pk: [] for pk in ids}
+    for grant_id, vest_date, shares in (
+        Installment.objects.filter(grant_id__in=ids)
+        .order_by("grant_id", "vest_date", "pk")
+        .values_list("grant_id", "vest_date", "shares")
+    ):
+        installments[grant_id].append(rules.Installment(vest_date, shares))
+    exercised: dict[int, int] = dict.fromkeys(ids, 0)
+    awaiting: dict[int, list[dt.date]] = {pk: [] for pk in ids}
+    for grant_id, shares, status, on in Exercise.objects.filter(grant_id__in=ids).values_list(
+        "grant_id", "shares", "status", "exercise_date"
+    ):
+        if status != Exercise.Status.CANCELLED:
+            exercised[grant_id] += shares
+        if status == Exercise.Status.AWAITING_PAYMENT:
+            awaiting[grant_id].append(on)
+    terminations: dict[int, rules.Termination] = {}
+    for optionee_id, on, reason in Termination.objects.filter(
+        optionee_id__in=optionee_ids, reversed_at__isnull=True
+    ).values_list("optionee_id", "on", "reason"):
+        terminations.setdefault(optionee_id, rules.Termination(on, reason))
+    windows: dict[int, list[rules.Period]] = {pk: [] for pk in optionee_ids}
+    for optionee_id, start, end in Section16Window.objects.filter(
+        optionee_id__in=optionee_ids
+    ).values_list("optionee_id", "start", "end"):
+        windows[optionee_id].append(rules.Period(start, end))
+    suspensions: dict[int, list[rules.Period]] = {g.plan.company_id: [] for g in grants}
+    for company_id, start, end in RegistrationSuspension.objects.filter(
+        company_id__in=list(suspensions)
+    ).values_list("company_id", "start", "end"):
+        suspensions[company_id].append(rules.Period(start, end))
+    for grant in grants:
+        grant._facts = GrantFacts(
+            installments=installments[grant.pk],
+            exercised=exercised[grant.pk],
+            termination=terminations.get(grant.optionee_id),
+            suspensions=suspensions[grant.plan.company_id],
+            liability_windows=windows[grant.optionee_id],
+            awaiting_payment=tuple(awaiting[grant.pk]),
         )
 
 
@@ -998,6 +1127,11 @@ class Grant(models.Model):
     @property
     def company(self) -> Company:
         return self.plan.company
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_facts", None)  # read again with the row
+        self.__dict__.pop("_warnings_sent", None)
+        super().refresh_from_db(*args, **kwargs)
 
     # -- creating
 
@@ -1095,18 +1229,23 @@ class Grant(models.Model):
     # -- reading
 
     def facts(self) -> GrantFacts:
-        """Gather the rows the rules read (uses prefetched relations when present)."""
+        """Gather the rows the rules read (or those ``with_facts()`` read with the grant)."""
+        gathered = self.__dict__.get("_facts")
+        if gathered is not None:
+            return gathered
         termination = self.optionee.active_termination()
+        exercises = list(self.exercises.all())
         return GrantFacts(
             installments=[
                 rules.Installment(i.vest_date, i.shares) for i in self.installments.all()
             ],
-            exercised=sum(
-                e.shares for e in self.exercises.all() if e.status != Exercise.Status.CANCELLED
-            ),
+            exercised=sum(e.shares for e in exercises if e.status != Exercise.Status.CANCELLED),
             termination=termination.as_rules() if termination else None,
             suspensions=self.company.suspension_periods(),
             liability_windows=self.optionee.liability_periods(),
+            awaiting_payment=tuple(
+                e.exercise_date for e in exercises if e.status == Exercise.Status.AWAITING_PAYMENT
+            ),
         )
 
     def expiration(
@@ -1281,100 +1420,152 @@ class Grant(models.Model):
     def _warned(self, expires_on: dt.date, days_before: int) -> bool:
         if self.pk is None:
             return False
+        sent = self.__dict__.get("_warnings_sent")  # read with the batch by the nightly job
+        if sent is not None:
+            return (expires_on, days_before) in sent
         return self.notices.filter(
             kind=Notice.Kind.EXPIRY_WARNING, about_expiration=expires_on, days_before=days_before
         ).exists()
 
     def run_nightly(self, as_of: dt.date) -> str:
-        """The nightly expiry check for this grant on ``as_of`` (paragraph 5, 9).
+        """The nightly expiry check for this grant on ``as_of``; see ``run_nightly_many``."""
+        outcome = Grant.run_nightly_many([self.pk], as_of)[self.pk]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-        Locks the grant (skipping it if another copy of the job holds it) and, from the
-        rules as of ``as_of``:
+    @classmethod
+    def run_nightly_many(cls, pks: list[int], as_of: dt.date) -> dict[int, str | Exception]:
+        """The nightly expiry check (paragraphs 5 and 9) for a batch of grants on ``as_of``.
+
+        Locks the grants that no other copy of the job holds, reads them and every fact
+        the rules need in a fixed number of queries, decides each grant's outcome, then
+        writes every notice and every changed grant, each with its history, in one insert
+        and one update. The outcomes, by grant:
         - "paused": an open-ended registration suspension pauses the post-termination
           clock (5b(iii)): the date is not final, so nothing expires and no warning goes.
         - "held": past expiration, but an exercise from before it still awaits payment;
           expiring now would cut across it, so the grant is looked at again tomorrow.
         - "expired": past expiration: status expired, unexercised shares back to the plan,
           and a written notice to the optionee.
-        - "warned": an expiry warning was due and is sent as a written notice (e-mail).
-        - "nothing" / "skipped": nothing was due, or another copy of the job has the grant.
+        - "warned": an expiry warning was due and is sent as a written notice.
+        - "nothing" / "skipped": nothing was due, or another copy of the job has the grant
+          (or it is no longer outstanding).
+        - an exception: that grant's check failed; it is left as it was, and the rest of
+          the batch goes on (one bad grant must not stop the night).
         """
-        with transaction.atomic():
-            grant = (
-                # Lock the grant row alone (of=self): the joined plan and company rows are
-                # shared by every grant, and locking them would make a second copy of the
-                # job skip grants nobody is working on.
-                Grant.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk=self.pk, status=Grant.Status.GRANTED)
-                .with_facts()
-                .first()
-            )
-            if grant is None:
-                return "skipped"
-            facts = grant.facts()
-            expires = grant.expiration(as_of=as_of, facts=facts)
-            tomorrow = as_of + dt.timedelta(days=1)
-            paused = expires != grant.expiration(as_of=tomorrow, facts=facts)
-            outcome = "nothing"
-            if paused:
-                outcome = "paused"
-            elif as_of > expires.on:
-                processing = [
-                    e
-                    for e in grant.exercises.all()
-                    if e.status == Exercise.Status.AWAITING_PAYMENT
-                    and e.exercise_date <= expires.on
-                ]
-                if processing:
-                    outcome = "held"
-                else:
-                    grant._expire(expires, as_of, facts)
-                    return "expired"
-            else:
-                due = rules.due_expiry_warning(expires.on, as_of, grant.company.warning_offsets())
-                if due is not None and not grant._warned(expires.on, due):
-                    grant._warn(expires, as_of, due)
-                    outcome = "warned"
-            changed = grant._derive(facts, as_of)
-            if outcome in ("paused", "held"):
-                grant.next_action_on = tomorrow
-                changed = [*{*changed, "next_action_on"}]
-            if changed:
-                grant.save(update_fields=changed)
-        return outcome
+        outcomes: dict[int, str | Exception] = {}
+        try:
+            with transaction.atomic():
+                grants = list(
+                    # Lock the grant rows alone (of=self): the joined plan and company rows
+                    # are shared by every grant, and locking them would make a second copy
+                    # of the job skip grants nobody is working on.
+                    Grant.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(pk__in=pks, status=Grant.Status.GRANTED)
+                    .with_facts()
+                    .order_by("pk")
+                )
+                sent: dict[int, set] = {g.pk: set() for g in grants}
+                for grant_id, about, days in Notice.objects.filter(
+                    grant_id__in=list(sent), kind=Notice.Kind.EXPIRY_WARNING
+                ).values_list("grant_id", "about_expiration", "days_before"):
+                    sent[grant_id].add((about, days))
+                for grant in grants:
+                    grant._warnings_sent = sent[grant.pk]
+                notices, changed_grants, changed_fields = [], [], set()
+                for grant in grants:
+                    try:
+                        outcome, changed, notice = grant._plan_nightly(as_of)
+                    except Exception as error:  # reported by the caller, by grant
+                        outcomes[grant.pk] = error
+                        continue
+                    outcomes[grant.pk] = outcome
+                    if notice is not None:
+                        notices.append(notice)
+                    if changed:
+                        changed_grants.append(grant)
+                        changed_fields.update(changed)
+                if notices:
+                    addresses = Optionee.notice_addresses_on(
+                        {n.optionee_id for n in notices}, as_of
+                    )
+                    for notice in notices:
+                        notice.prepare(address=addresses.get(notice.optionee_id, ""))
+                    bulk_create_with_history(notices, Notice)
+                if changed_grants:
+                    _bulk_set(changed_grants, sorted(changed_fields))
+                    Grant.history.bulk_history_create(changed_grants, update=True)
+                notifications.notices_sent([n for n in notices if n.method == n.Method.EMAIL])
+        except DatabaseError as error:
+            if len(pks) == 1:
+                return {pks[0]: error}
+            # One grant's write failed and took the batch with it: redo them one by one,
+            # so only that grant is reported.
+            outcomes = {}
+            for pk in pks:
+                outcomes.update(Grant.run_nightly_many([pk], as_of))
+            return outcomes
+        for pk in pks:
+            outcomes.setdefault(pk, "skipped")
+        return outcomes
 
-    def _expire(self, expires: rules.Expiration, as_of: dt.date, facts: GrantFacts) -> None:
-        unexercised = self.shares - facts.exercised
+    def _plan_nightly(self, as_of: dt.date) -> tuple[str, list[str], Notice | None]:
+        """Decide this grant's nightly outcome from the rules as of ``as_of`` and set its
+        derived fields; return the outcome, the changed field names and the notice to give
+        (unsaved). Reads the facts ``run_nightly_many`` gathered for the batch."""
+        facts = self.facts()
+        expires = self.expiration(as_of=as_of, facts=facts)
+        tomorrow = as_of + dt.timedelta(days=1)
+        paused = expires != self.expiration(as_of=tomorrow, facts=facts)
+        outcome, notice = "nothing", None
+        if paused:
+            outcome = "paused"
+        elif as_of > expires.on:
+            if any(day <= expires.on for day in facts.awaiting_payment):
+                outcome = "held"
+            else:
+                return "expired", self._expire(expires, facts), self._expiry_notice(expires, as_of)
+        else:
+            due = rules.due_expiry_warning(expires.on, as_of, self.company.warning_offsets())
+            if due is not None and not self._warned(expires.on, due):
+                notice = self._warning_notice(expires, as_of, due)
+                self._warnings_sent = {*self.__dict__.get("_warnings_sent", ()), (expires.on, due)}
+                outcome = "warned"
+        changed = self._derive(facts, as_of)
+        if outcome in ("paused", "held"):
+            self.next_action_on = tomorrow
+            changed = [*{*changed, "next_action_on"}]
+        return outcome, changed, notice
+
+    def _expire(self, expires: rules.Expiration, facts: GrantFacts) -> list[str]:
+        """Mark the grant expired: its unexercised shares return to the plan."""
         self.status = Grant.Status.EXPIRED
         self.expires_on, self.expiration_clause = expires.on, expires.clause
-        self.returned_shares = unexercised
+        self.returned_shares = self.shares - facts.exercised
         self.next_action_on = None
-        self.save(
-            update_fields=[
-                "status",
-                "expires_on",
-                "expiration_clause",
-                "returned_shares",
-                "next_action_on",
-            ]
-        )
-        self._notify(
+        return ["status", "expires_on", "expiration_clause", "returned_shares", "next_action_on"]
+
+    def _expiry_notice(self, expires: rules.Expiration, as_of: dt.date) -> Notice:
+        return self._notice(
             kind=Notice.Kind.EXPIRED,
             subject=f"Your option {self.number} has expired",
             body=(
                 f"Your option under grant {self.number} expired at the end of business hours "
                 f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
                 f"{expires.explanation}) and can no longer be exercised. "
-                f"{unexercised:,} unexercised shares returned to the plan."
+                f"{self.returned_shares:,} unexercised shares returned to the plan."
             ),
             expires=expires,
             as_of=as_of,
             days_before=0,
         )
 
-    def _warn(self, expires: rules.Expiration, as_of: dt.date, days_before: int) -> None:
+    def _warning_notice(
+        self, expires: rules.Expiration, as_of: dt.date, days_before: int
+    ) -> Notice:
         days_left = (expires.on - as_of).days
-        self._notify(
+        return self._notice(
             kind=Notice.Kind.EXPIRY_WARNING,
             subject=f"Your option {self.number} expires on {expires.on:%B %-d, %Y}",
             body=(
@@ -1390,14 +1581,14 @@ class Grant(models.Model):
             days_before=days_before,
         )
 
-    def _notify(self, *, kind, subject, body, expires, as_of, days_before) -> None:
-        """Give the optionee a written notice (paragraph 9): by e-mail, effective that day,
-        when an address is on file; otherwise by U.S. mail to the notice address, effective
-        five days after deposit, left in the administrator's print queue (the Notices list,
-        filtered by method "mail", with its print page)."""
+    def _notice(self, *, kind, subject, body, expires, as_of, days_before) -> Notice:
+        """A written notice to the optionee (paragraph 9), not yet saved: by e-mail,
+        effective that day, when an address is on file; otherwise by U.S. mail to the
+        notice address, effective five days after deposit, left in the administrator's
+        print queue (the Notices list, filtered by method "mail", with its print page)."""
         optionee = self.optionee
         emailed = bool(optionee.email or (optionee.user and optionee.user.email))
-        notice = Notice.objects.create(
+        return Notice(
             company=self.company,
             optionee=optionee,
             grant=self,
@@ -1411,8 +1602,6 @@ class Grant(models.Model):
             about_expiration=expires.on,
             days_before=days_before,
         )
-        if emailed:
-            notifications.notice_sent(notice)
 
     def _check_exercise(
         self,
@@ -1861,12 +2050,20 @@ class Notice(models.Model):
         return self.subject
 
     def save(self, *args, **kwargs):
-        self.effective_on = self.compute_effective_on()
-        if not self.address and self.direction == self.Direction.TO_OPTIONEE:
-            self.address = self.optionee.notice_address(self.sent_on)
+        self.prepare()
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "effective_on", "address"}
         super().save(*args, **kwargs)
+
+    def prepare(self, address: str | None = None) -> None:
+        """Set what a notice derives before it is stored (also for ``bulk_create``): the
+        date it takes effect and, for a notice to the optionee, the address on file (pass
+        ``address`` when it has been read already)."""
+        self.effective_on = self.compute_effective_on()
+        if not self.address and self.direction == self.Direction.TO_OPTIONEE:
+            self.address = (
+                address if address is not None else self.optionee.notice_address(self.sent_on)
+            )
 
     def compute_effective_on(self) -> dt.date | None:
         """Paragraph 9: effective on receipt; a notice the company mails takes effect five

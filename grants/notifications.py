@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -52,19 +52,27 @@ def _send_exercise_step(exercise_pk: int, step: str) -> None:
     )
 
 
-def notice_sent(notice) -> None:
-    """E-mail a written notice the company gives the optionee (paragraph 9)."""
-    transaction.on_commit(lambda: _send_notice(notice.pk))
+def notices_sent(notices) -> None:
+    """E-mail written notices the company gives optionees (paragraph 9), after the commit:
+    one query and one mail connection however many there are."""
+    pks = [notice.pk for notice in notices]
+    if pks:
+        transaction.on_commit(lambda: _send_notices(pks))
 
 
-def _send_notice(notice_pk: int) -> None:
+def _send_notices(pks: list[int]) -> None:
     from grants.models import Notice
 
-    notice = Notice.objects.select_related("optionee__user", "company").get(pk=notice_pk)
-    optionee = notice.optionee
-    recipient = optionee.email or (optionee.user.email if optionee.user else "")
-    if not recipient:
-        logger.warning("No e-mail address for %s; notice %s not e-mailed", optionee, notice.pk)
-        return
-    body = render_to_string("email/notice.txt", {"notice": notice, "optionee": optionee})
-    send_mail(notice.subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    messages = []
+    for notice in Notice.objects.filter(pk__in=pks).select_related("optionee__user", "company"):
+        optionee = notice.optionee
+        recipient = optionee.email or (optionee.user.email if optionee.user else "")
+        if not recipient:
+            logger.warning("No e-mail address for %s; notice %s not e-mailed", optionee, notice.pk)
+            continue
+        body = render_to_string("email/notice.txt", {"notice": notice, "optionee": optionee})
+        messages.append(
+            EmailMessage(notice.subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+        )
+    if messages:
+        get_connection().send_messages(messages)

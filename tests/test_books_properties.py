@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from grants import rules
-from grants.books import check_books, grant_figures
+from grants.books import LedgerRow, check_books, grant_figures, ledger_rows
 from grants.models import Exercise, Grant
 from tests.factories import OptioneeFactory, PlanFactory
 
@@ -224,6 +224,12 @@ def check_invariants(story: Story, plan) -> None:
         if grant.status != Grant.Status.EXPIRED:
             nothing_left = figures.exercised > 0 and outstanding == 0
             assert (grant.status == Grant.Status.EXERCISED) == nothing_left
+
+    # check_books reads each grant's sums with one aggregate query: they must be exactly
+    # what the grant's facts give the rules.
+    assert list(ledger_rows()) == [
+        LedgerRow.of(grant) for grant in Grant.objects.with_facts().order_by("pk")
+    ]
 
     assert [str(item) for item in check_books(on) if not isinstance(item, int)] == [
         f"grant {number}: {grant.exercised_shares():,} shares exercised but only "

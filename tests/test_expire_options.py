@@ -205,7 +205,7 @@ def test_a_failing_grant_is_reported_and_the_command_exits_non_zero(book, monkey
     def broken(self, as_of):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Grant, "run_nightly", broken)
+    monkeypatch.setattr(Grant, "_plan_nightly", broken)
     err = StringIO()
     with pytest.raises(CommandError, match="1 item"):
         call_command("expire_options", "--as-of", "2015-07-14", stdout=StringIO(), stderr=err)
@@ -236,3 +236,82 @@ def test_without_an_email_address_the_warning_is_a_mailed_notice_effective_in_fi
     assert notice.effective_on == d("2015-05-19")  # paragraph 9: five days after deposit
     assert notice.address.startswith("James R. Akridge")
     assert mail.outbox == []
+
+
+def _due_grants(book, n):
+    from tests.factories import GrantFactory
+
+    with at("2015-01-02", 10):
+        return [
+            GrantFactory(
+                plan=book.plan,
+                grant_date=book.grant_date,
+                term_end=book.term_end,
+                shares=1_000,
+            )
+            for _ in range(n)
+        ]
+
+
+def _count_queries(day, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run(day, django_capture_on_commit_callbacks)
+    return len(queries)
+
+
+def test_a_batch_of_due_grants_costs_the_same_queries_as_one(
+    book, django_capture_on_commit_callbacks
+):
+    """Grants due the same night are locked, read and written together: the queries do
+    not grow with the number due (a warning night, then an expiry night)."""
+    alone = _count_queries("2015-05-15", django_capture_on_commit_callbacks)
+    assert warnings(book) == [(60, d("2015-05-15"))]
+    others = _due_grants(book, 12)
+    together = _count_queries("2015-06-14", django_capture_on_commit_callbacks)
+    assert together <= alone + 2  # the same statements, whatever the batch holds
+    sent = Notice.objects.filter(kind=Notice.Kind.EXPIRY_WARNING, sent_on=d("2015-06-14"))
+    assert sent.count() == 13
+    out = run("2015-07-15", django_capture_on_commit_callbacks)
+    assert "expired: 13" in out
+    for grant in [book, *others]:
+        grant.refresh_from_db()
+        assert grant.status == Grant.Status.EXPIRED
+        assert grant.history.first().history_source == "command expire_options"
+    assert {m.to[0] for m in mail.outbox} >= {book.optionee.email}
+
+
+def test_a_grant_whose_write_fails_is_reported_and_the_rest_of_the_batch_is_done(
+    book, django_capture_on_commit_callbacks
+):
+    others = _due_grants(book, 3)
+    # An expiry notice for one grant already exists (as if typed in by hand), so the
+    # database's once-only constraint refuses the batch's insert.
+    Notice.objects.create(
+        company=book.company,
+        optionee=book.optionee,
+        grant=book,
+        direction=Notice.Direction.TO_OPTIONEE,
+        method=Notice.Method.EMAIL,
+        kind=Notice.Kind.EXPIRED,
+        subject="typed by hand",
+        sent_on=d("2015-07-15"),
+        received_on=d("2015-07-15"),
+        about_expiration=book.expires_on,
+        days_before=0,
+    )
+    err = StringIO()
+    with (
+        pytest.raises(CommandError, match="1 item"),
+        at("2015-07-15"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("expire_options", stdout=StringIO(), stderr=err)
+    assert "grant VLNC-2005-0001:" in err.getvalue()
+    book.refresh_from_db()
+    assert book.status == Grant.Status.GRANTED
+    for grant in others:
+        grant.refresh_from_db()
+        assert grant.status == Grant.Status.EXPIRED
