@@ -16,9 +16,9 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Benchmarks (not part of `make test`): PostgreSQL at 127.0.0.1:5432; see docs/performance.md.
-LARGE ?= 100000
+LARGE ?= 1000000
 bench: $(STAMP)
-	PGUSER=$${PGUSER:-postgres} $(PY) tests/benchmarks/bench.py --large $(LARGE)
+	PGUSER=$${PGUSER:-postgres} $(PY) tests/benchmarks/bench.py --large $(LARGE) $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

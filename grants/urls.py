@@ -70,5 +70,6 @@ urlpatterns = [
     path("notices/", views.notice_list, name="notice_list"),
     path("notices/<int:pk>/", views.notice_detail, name="notice_detail"),
     path("notices/address/", views.change_address, name="change_address"),
+    path("healthz", views.healthz, name="healthz"),
     *auth,
 ]

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -18,18 +18,35 @@ from grants.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
 from grants.models import Exercise, Grant, Notice, Optionee
 
 
+@require_http_methods(["GET", "HEAD"])
+def healthz(request):
+    """Liveness check for a load balancer or uptime monitor: "ok" from a running app,
+    without reading the database or the session (docs/operations.md). The benchmarks use it
+    as the trivial view the pages are compared with (docs/performance.md)."""
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+def person_optionees(user) -> list[int]:
+    """The optionees ``user`` may act for, read once per request. Looked up first, by id,
+    so the grants, exercises and notices are then found through their indexes (as a
+    subquery, PostgreSQL scanned the whole book for them)."""
+    if not hasattr(user, "_optionee_ids"):
+        user._optionee_ids = list(Optionee.objects.for_user(user).values_list("pk", flat=True))
+    return user._optionee_ids
+
+
 def person_grants(user):
-    return Grant.objects.filter(optionee__in=Optionee.objects.for_user(user)).with_facts()
+    return Grant.objects.filter(optionee_id__in=person_optionees(user)).with_facts()
 
 
 def person_exercises(user):
-    return Exercise.objects.filter(
-        grant__optionee__in=Optionee.objects.for_user(user)
-    ).select_related("grant__plan__company", "grant__optionee", "successor")
+    return Exercise.objects.filter(grant__optionee_id__in=person_optionees(user)).select_related(
+        "grant__plan__company", "grant__optionee", "successor"
+    )
 
 
 def person_notices(user):
-    return Notice.objects.filter(optionee__in=Optionee.objects.for_user(user)).select_related(
+    return Notice.objects.filter(optionee_id__in=person_optionees(user)).select_related(
         "grant", "optionee"
     )
 

@@ -82,6 +82,7 @@ PORTAL = {
     "notice_detail":            (SIGN_IN,   200,     404,    404,     404),
     "change_address":           (SIGN_IN,   200,     200,    404,     404),
     "login":                    (200,       200,     200,    200,     200),
+    "healthz":                  (200,       200,     200,    200,     200),
     "logout":                   (405,       405,     405,    405,     405),
     "password_change":          (SIGN_IN,   200,     200,    200,     200),
     "password_change_done":     (SIGN_IN,   200,     200,    200,     200),

@@ -41,3 +41,14 @@ def test_seed_grant_page_shows_the_schedule(client, demo):
     page = client.get(reverse("grant_detail", args=["VLNC-2005-0001"])).content.decode()
     assert "225,000" in page
     assert page.count("56,250") == 12
+
+
+def test_the_health_check_answers_without_the_database_or_a_session(
+    client, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+    assert "sessionid" not in response.cookies
+    assert client.post("/healthz").status_code == 405

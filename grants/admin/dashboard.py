@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Q, Subquery
 
 from grants.admin.grants import company_todays, expiring_within, standing_termination
 from grants.models import Exercise, Grant, Plan, Termination
@@ -47,7 +47,13 @@ def expiring_grants(days: int = 30):
 def terminations_in_window(todays: dict[dt.date, list[int]]):
     """Standing terminations whose optionee can still exercise an outstanding grant: the
     termination date has passed and the latest stored expiration has not."""
-    last_day = Max("optionee__grants__expires_on", filter=Q(optionee__grants__status="granted"))
+    # The latest stored expiration among the optionee's outstanding grants: a subquery per
+    # termination through the index on the optionee, not a join and group over the book.
+    last_day = Subquery(
+        Grant.objects.filter(optionee=OuterRef("optionee_id"), status=Grant.Status.GRANTED)
+        .order_by("-expires_on")
+        .values("expires_on")[:1]
+    )
     inside = Q(pk__in=[])
     for today, company_ids in todays.items():
         inside |= Q(optionee__company__in=company_ids, on__lte=today, last_day__gte=today)
