@@ -393,6 +393,21 @@ def test_the_list_shows_the_position_from_the_rules(admin_client, grant):
         assert cell in row
 
 
+def test_the_fast_list_draws_exactly_the_cells_the_admin_would(admin_client, grant, company):
+    """The grant list draws its rows itself (a millisecond a row faster); each row must be
+    the admin's own rendering of the same list_display, byte for byte."""
+    from django.contrib.admin.templatetags.admin_list import items_for_result
+
+    GrantFactory(plan=grant.plan, number="TEST-<b>&-1")  # escaping too
+    response = admin_client.get(LIST_URL)
+    cl = response.context["cl"]
+    assert len(cl.result_list) == 2
+    for row in cl.result_list:
+        admin_cells = "".join(items_for_result(cl, row, None))
+        assert "".join(cl.model_admin.row_cells(row, cl.url_for_result(row))) == admin_cells
+        assert admin_cells in response.content.decode()
+
+
 def test_the_list_makes_the_same_number_of_queries_for_3_and_30_grants(
     admin_client, grant, company
 ):
