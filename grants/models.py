@@ -449,12 +449,18 @@ class OptioneeQuerySet(models.QuerySet):
         successor after a death (paragraph 7)."""
         if not user.is_authenticated:
             return self.none()
-        # Two lookups by index, not one OR across a join (which scans every optionee).
+        return self.filter(pk__in=self.ids_for_user(user))
+
+    def ids_for_user(self, user) -> set[int]:
+        """The ids of ``for_user(user)``: two lookups by index, not one OR across a join
+        (which PostgreSQL answers by scanning every optionee)."""
+        if not user.is_authenticated:
+            return set()
         own = self.filter(user=user).values_list("pk", flat=True)
         inherited = self.filter(successors__user=user, date_of_death__isnull=False).values_list(
             "pk", flat=True
         )
-        return self.filter(pk__in={*own, *inherited})
+        return {*own, *inherited}
 
 
 class Optionee(models.Model):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from grants.charts import vesting_chart
 from grants.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
-from grants.models import Exercise, Grant, Notice, Optionee
+from grants.models import Acknowledgement, Exercise, Grant, Notice, Optionee
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -31,7 +31,7 @@ def person_optionees(user) -> list[int]:
     so the grants, exercises and notices are then found through their indexes (as a
     subquery, PostgreSQL scanned the whole book for them)."""
     if not hasattr(user, "_optionee_ids"):
-        user._optionee_ids = list(Optionee.objects.for_user(user).values_list("pk", flat=True))
+        user._optionee_ids = Optionee.objects.ids_for_user(user)
     return user._optionee_ids
 
 
@@ -214,7 +214,7 @@ def pending_acknowledgements(user) -> list[Grant]:
     """The signed-in optionee's grants whose current documents are not yet acknowledged."""
     if not user.is_authenticated:
         return []
-    grants = Grant.objects.filter(optionee__user=user).prefetch_related(
-        Prefetch("acknowledgements")
+    acknowledged = Acknowledgement.objects.filter(
+        grant=OuterRef("pk"), documents_version=OuterRef("documents_version")
     )
-    return [grant for grant in grants if grant.acknowledgement() is None]
+    return list(Grant.objects.filter(optionee__user=user).exclude(Exists(acknowledged)))
