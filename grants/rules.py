@@ -13,6 +13,7 @@ can act on and a stable ``code`` (Django's exception class carries no ORM with i
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 
 CENT = Decimal("0.01")
@@ -134,7 +134,12 @@ def add_months(day: dt.date, months: int, days: int = 0) -> dt.date:
     month is used (2008-01-31 + 3 months = 2008-04-30); "six months and ten days" steps the
     months first, then the days.
     """
-    return day + relativedelta(months=months) + dt.timedelta(days=days)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+    return dt.date(year, month + 1, min(day.day, last)) + dt.timedelta(days=days)
+
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 # --------------------------------------------------------------------------- paragraph 1

@@ -373,3 +373,20 @@ def test_a_notice_with_a_date_alone_is_deemed_received_that_day_or_the_next_busi
     assert calendar.is_business_day(deemed)
     assert deemed >= day
     assert (deemed == day) == calendar.is_business_day(day)
+
+
+@PROPERTY
+@given(
+    day=st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2899, 12, 31)),
+    months=st.integers(min_value=-600, max_value=1200),
+    days=st.integers(min_value=0, max_value=40),
+)
+@example(day=dt.date(2008, 1, 31), months=1, days=0)  # to 2008-02-29
+@example(day=dt.date(2007, 8, 31), months=6, days=10)
+def test_month_arithmetic_agrees_with_dateutil(day, months, days):
+    """``add_months`` does its own arithmetic (it runs for every installment of a million
+    grants); it must agree with dateutil's relativedelta, the reference it replaced."""
+    from dateutil.relativedelta import relativedelta
+
+    expected = day + relativedelta(months=months) + dt.timedelta(days=days)
+    assert rules.add_months(day, months, days) == expected
