@@ -1128,6 +1128,13 @@ class Grant(models.Model):
                 condition=Q(status="granted"),
                 name="grant_next_action",
             ),
+            # An optionee's outstanding grants and their last day, read from the index alone
+            # (the dashboard's terminated-but-still-exercisable panel, 20,000 terminations).
+            models.Index(
+                fields=["optionee", "expires_on"],
+                condition=Q(status="granted"),
+                name="grant_outstanding_by_optionee",
+            ),
         ]
 
     def __str__(self) -> str:
