@@ -848,12 +848,20 @@ def test_every_import_refuses_a_file_in_another_encoding(
 @pytest.mark.parametrize(
     ("command", "header", "line", "limit"),
     [
-        ("import_grants", GRANT_HEADER, grant_line(), "5 MB"),
+        # The grants' limit is 100 MB (an onboarding of 100,000 grants); set to 2 MB here
+        # so the test does not write 100 MB.
+        ("import_grants", GRANT_HEADER, grant_line(), "2 MB"),
         ("import_terminations", TERMINATION_HEADER, "V-0001,,2007-04-30,other,", "5 MB"),
         ("import_prices", "date,price", "2007-04-30,4.10", "1 MB"),
     ],
 )
-def test_every_import_refuses_an_oversized_file(grant, tmp_path, command, header, line, limit):
+def test_every_import_refuses_an_oversized_file(
+    grant, tmp_path, monkeypatch, command, header, line, limit
+):
+    from grants import imports
+
+    assert imports.MAX_BYTES == 100 * 1024 * 1024
+    monkeypatch.setattr(imports, "MAX_BYTES", 2 * 1024 * 1024)
     megabytes = int(limit.split()[0])
     body = (line + "\n").encode()
     content = header.encode() + b"\n" + body * (megabytes * 1024 * 1024 // len(body) + 1)

@@ -10,8 +10,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from grants.models import ClosingPrice, Grant, Installment, Optionee, Plan
+from grants.models import ClosingPrice, Grant, Installment, Optionee, Plan, Termination
 from grants.schedules import build_schedule
 from tests.conftest import d
 from tests.factories import CompanyFactory, GrantTermsFactory, PlanFactory, changes_nothing
@@ -396,3 +398,197 @@ def test_the_shape_is_given_in_whole_months(grant, tmp_path):
     _, err = refused(csv_file(tmp_path, line(cliff="1.5", email="not-an-email")))
     assert "line 2: cliff_months: “1.5” is not a whole number of months, such as 12." in err
     assert "line 2: email: Enter a valid email address." in err
+
+
+# --------------------------------------------------------------------------- in bulk
+
+
+def many_lines(count: int, *, plan: str = "Big Plan", start: int = 1) -> list[str]:
+    """``count`` good lines of varied shapes: mostly new optionees (two grants each), some
+    for the seed optionee, some with explicit installments."""
+    lines = []
+    for n in range(start, start + count):
+        shares = 1_000 * (1 + n % 7)
+        cells = {"number": f"B-{n:05d}", "plan": plan, "shares": str(shares)}
+        if n % 5 == 0:
+            cells |= {"employee_id": "V-0001", "legal_name": "James R. Akridge", "email": ""}
+        else:
+            person = n // 2
+            cells |= {
+                "employee_id": f"N-{person:05d}",
+                "legal_name": f"Person {person}",
+                "email": f"person{person}@example.com",
+            }
+        if n % 3 == 0:
+            half = shares // 2
+            cells |= {
+                "cliff": "",
+                "vesting": "",
+                "every": "",
+                "schedule": f"2008-03-01:{half};2009-03-01:{shares - half}",
+            }
+        else:
+            cells |= {"cliff": str(12 * (n % 2)), "vesting": "48", "every": "3"}
+        lines.append(line(**cells))
+    return lines
+
+
+def test_the_queries_of_an_import_do_not_grow_with_its_lines(grant, tmp_path):
+    """Reads, locks and checks: the same queries for 30 lines as for 300. Inserts go in
+    batches: on PostgreSQL a batch holds thousands of rows, so their number is constant too;
+    SQLite caps a statement at 999 parameters, so there they are a few per hundred rows."""
+    PlanFactory(company=grant.company, name="Big Plan", share_reserve=10**9)
+    reads, everything = {}, {}
+    for size, start in ((30, 1), (300, 1_001)):
+        path = csv_file(tmp_path, *many_lines(size, start=start), name=f"{size}.csv")
+        with CaptureQueriesContext(connection) as queries:
+            out, err = run(path)
+        assert err == ""
+        assert f"grants imported: {size}" in out
+        everything[size] = len(queries)
+        reads[size] = sum(not q["sql"].startswith("INSERT") for q in queries)
+    assert reads[300] <= reads[30] + 2, reads
+    if connection.vendor == "postgresql":
+        assert everything[300] <= everything[30] + 2, everything
+    else:
+        assert everything[300] - reads[300] < 300 / 5, everything
+    assert Grant.objects.filter(number__startswith="B-").count() == 330
+
+
+def test_bulk_created_grants_have_the_derived_fields_of_grant_create(grant, tmp_path):
+    """The grants of a batch, and the same grants made one by one by Grant.create."""
+    PlanFactory(company=grant.company, name="Big Plan", share_reserve=10**9)
+    Termination.objects.create(optionee=grant.optionee, on=d("2009-06-30"), reason="other")
+    run(csv_file(tmp_path, *many_lines(40)))
+    fields = ["expires_on", "expiration_clause", "returned_shares", "status", "next_action_on"]
+    imported, one_by_one = {}, {}
+    for g in Grant.objects.filter(number__startswith="B-").select_related("plan", "optionee"):
+        imported[g.number] = {f: getattr(g, f) for f in fields}
+        made = Grant.create(
+            number=f"C{g.number[1:]}",
+            plan=g.plan,
+            optionee=g.optionee,
+            grant_date=g.grant_date,
+            shares=g.shares,
+            exercise_price=g.exercise_price,
+            term_end=g.term_end,
+            installments=[(i.vest_date, i.shares) for i in g.installments.all()],
+            option_type=g.option_type,
+        )
+        one_by_one[g.number] = {f: getattr(made, f) for f in fields}
+    assert len(imported) == 40
+    assert imported == one_by_one
+    assert {g["expiration_clause"] for g in imported.values()} == {"5a", "5b"}
+
+
+def test_the_reserve_is_consumed_line_after_line_and_the_overflowing_line_is_reported(
+    grant, tmp_path
+):
+    PlanFactory(company=grant.company, name="Small Plan", share_reserve=100_000)
+    ClosingPrice.objects.create(company=grant.company, date=d("2007-03-02"), price=Decimal("3"))
+    full = {"plan": "Small Plan", "cliff": "", "vesting": "", "every": ""}
+    path = csv_file(
+        tmp_path,
+        line(number="G-0001", shares="30000", immediate="30000", **full),  # 70,000 left
+        line(number="G-0002", shares="30000", immediate="30000", **full),  # 40,000 left
+        # Refused for its price: it takes nothing from the reserve.
+        line(
+            number="G-0003",
+            shares="30000",
+            immediate="30000",
+            grant_date="2007-03-02",
+            price="1.85",
+            **full,
+        ),
+        line(number="G-0004", shares="30000", immediate="30000", **full),  # 10,000 left
+        line(number="G-0005", shares="20000", immediate="20000", **full),  # over: refused
+        line(number="G-0006", shares="10000", immediate="10000", **full),  # exactly the rest
+    )
+    _, err = refused(path)
+    assert "line 4: The exercise price $1.85 is below the fair market value $3" in err
+    assert (
+        "line 6: The plan has 10,000 shares left in its reserve; a grant of 20,000 shares "
+        "would exceed it." in err
+    )
+    for ok in (2, 3, 5, 7):
+        assert f"line {ok}:" not in err
+
+
+def test_bulk_created_grants_installments_and_optionees_have_their_history(grant, tmp_path):
+    PlanFactory(company=grant.company, name="Big Plan", share_reserve=10**9)
+    run(csv_file(tmp_path, *many_lines(25)))
+    grants = Grant.objects.filter(number__startswith="B-")
+    assert grants.count() == 25
+    history = Grant.history.filter(number__startswith="B-")
+    assert history.count() == 25
+    assert {(h.history_type, h.history_source) for h in history} == {("+", "command import_grants")}
+    for g in grants:
+        record = g.history.get()
+        assert (record.expires_on, record.next_action_on, record.optionee_id) == (
+            g.expires_on,
+            g.next_action_on,
+            g.optionee_id,
+        )
+    installments = Installment.objects.filter(grant__in=grants)
+    assert installments.count() > 25
+    installment_history = Installment.history.filter(id__in=installments.values("id"))
+    assert installment_history.count() == installments.count()
+    assert {h.history_source for h in installment_history} == {"command import_grants"}
+    new = Optionee.objects.filter(employee_id__startswith="N-")
+    assert new.count() == 13  # people 0..12 (the fifth lines are the seed optionee)
+    assert Optionee.history.filter(id__in=new.values("id"), history_type="+").count() == 13
+
+
+def test_one_bad_line_among_many_writes_nothing(grant, tmp_path):
+    PlanFactory(company=grant.company, name="Big Plan", share_reserve=10**9)
+    lines = many_lines(200)
+    lines[148] = line(
+        number="B-00149", employee_id="N-00074", legal_name="Person 74",
+        email="person74@example.com", plan="Big Plan", shares="1000",
+        cliff="", vesting="", every="", schedule="2008-03-01:999",
+    )  # fmt: skip
+    optionees = Optionee.objects.count()
+    out, err = refused(csv_file(tmp_path, *lines))
+    assert Optionee.objects.count() == optionees
+    assert err.count("line ") == 1
+    assert "line 150: The installments add up to 999 shares but the grant is for 1,000" in err
+    assert "failed: 1" in out
+    assert not Grant.objects.filter(number__startswith="B-").exists()
+
+
+def test_create_many_checks_every_spec_and_writes_only_when_all_pass(grant):
+    base = {
+        "plan": grant.plan,
+        "optionee": grant.optionee,
+        "grant_date": d("2007-03-01"),
+        "shares": 1_000,
+        "exercise_price": Decimal("2"),
+        "term_end": d("2017-03-01"),
+        "installments": [(d("2008-03-01"), 1_000)],
+    }
+    stranger = Optionee(company=CompanyFactory(), legal_name="Stranger", employee_id="S-1")
+    specs = [
+        {**base, "number": "M-1"},
+        {**base, "number": grant.number},
+        {**base, "number": "M-1"},  # the same number twice in one batch
+        {**base, "number": "M-4", "exercise_price": Decimal("-1")},
+        {**base, "number": "M-5", "optionee": stranger},
+        {**base, "number": "M-6", "term_end": d("2020-03-01")},
+    ]
+    with changes_nothing(grant):
+        outcomes = Grant.create_many(specs)
+    assert isinstance(outcomes[0], Grant)
+    assert outcomes[0].pk is None
+    messages = [" ".join(o.messages) for o in outcomes[1:]]
+    assert messages == [
+        f"Grant number {grant.number} is already used; choose another.",
+        "Grant number M-1 is already used; choose another.",
+        "The exercise price cannot be negative.",
+        "The optionee and the plan belong to different companies.",
+        "The plan allows a term of at most 10 years: end it on or before 2017-03-01.",
+    ]
+    with changes_nothing(grant):
+        assert all(isinstance(o, Grant) for o in Grant.create_many(specs[:1], save=False))
+    [made] = Grant.create_many(specs[:1])
+    assert made.pk is not None
+    assert schedule_of("M-1") == [(d("2008-03-01"), 1_000)]

@@ -24,7 +24,8 @@ class FeedCommand(OperationCommand):
     """An import of one CSV file into one company's book.
 
     Subclasses implement ``run(as_of, report)``: read ``self.data``, hand the lines to
-    ``apply_all_or_nothing`` and report what is wrong with ``reject``.
+    ``apply_all_or_nothing`` (line by line) or ``apply_file_all_or_nothing`` (in one
+    batch) and report what is wrong with ``reject``.
     """
 
     file_help = "The CSV file to import."
@@ -100,6 +101,24 @@ class FeedCommand(OperationCommand):
                     except DatabaseError as error:  # a constraint the checks did not foresee
                         errors.append(RowError(line.line, f"the database refused it ({error})."))
                     self.progress(done, len(lines))
+                if errors:
+                    raise _RollBack
+        except _RollBack:
+            return False
+        return True
+
+    def apply_file_all_or_nothing(self, apply: Callable[[], None], errors: list[RowError]) -> bool:
+        """Apply a whole file in one batch and one transaction: ``apply`` checks every line,
+        records each refusal against its line in ``errors`` and writes only when nothing
+        failed; if anything did (or ``errors``, the lines that could not be read, holds
+        anything), the transaction is undone. Returns whether the lines were kept."""
+        try:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        apply()
+                except DatabaseError as error:  # a constraint the checks did not foresee
+                    errors.append(RowError(0, f"the database refused the file ({error})."))
                 if errors:
                     raise _RollBack
         except _RollBack:

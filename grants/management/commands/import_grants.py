@@ -4,6 +4,8 @@ import datetime as dt
 from collections import Counter
 
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from grants.imports import (
     GrantLine,
@@ -15,6 +17,18 @@ from grants.imports import (
 )
 from grants.management.feeds import FeedCommand
 from grants.models import Grant, GrantTerms, Optionee
+from grants.prices import RowError
+
+BATCH = 5_000  # values in one IN (...) list: within SQLite's limit on query parameters
+
+
+def in_lists(values: list[str]) -> list:
+    """What ``field__in=`` takes to look ``values`` up, in as few queries as the database
+    allows: one array parameter on PostgreSQL (an IN list of 100,000 parameters costs
+    seconds to compose), lists of ``BATCH`` values elsewhere."""
+    if connection.vendor == "postgresql":
+        return [RawSQL("SELECT unnest(%s::text[])", [values])] if values else []
+    return [values[start : start + BATCH] for start in range(0, len(values), BATCH)]
 
 
 class Command(FeedCommand):
@@ -22,15 +36,16 @@ class Command(FeedCommand):
         "Onboard grants from the administrator's spreadsheet (CSV; the format is in "
         "docs/import-formats.md): one grant per line, with its optionee (matched by employee "
         "id within the company, created if new), plan, terms and vesting schedule, given as "
-        "a shape or as explicit installments. Every line is checked, then each grant is made "
-        "through Grant.create, with the same checks as the back office (schedule adds up, "
-        "plan reserve and term, price at least the closing price on the grant date), all in "
-        "one transaction: if any line is wrong, every problem is listed with its line number "
-        "and nothing is imported. A grant number already in the book with the same data is "
-        "skipped as already imported; with other data it is an error. A grant dated after "
-        "--as-of is refused."
+        "a shape or as explicit installments. Every line is checked, then the grants are made "
+        "through Grant.create_many, with the same checks as the back office's Grant.create "
+        "(schedule adds up, plan reserve and term, price at least the closing price on the "
+        "grant date), all in one transaction: if any line is wrong, every problem is listed "
+        "with its line number and nothing is imported. A grant number already in the book "
+        "with the same data is skipped as already imported; with other data it is an error. "
+        "A grant dated after --as-of is refused."
     )
     file_help = "The grant spreadsheet as a CSV file (see docs/import-formats.md)."
+    pause_gc = True  # a 100,000-line file: see OperationCommand.handle
     summary_title = "Grant import"
     summary_lines = [
         ("imported", "grants imported"),
@@ -45,26 +60,65 @@ class Command(FeedCommand):
         self.terms = {terms.name: terms for terms in GrantTerms.objects.all()}
         self.counts: Counter = Counter()
         self.notes: list[str] = []
-        if self.apply_all_or_nothing(parsed.lines, self.import_line, errors):
+        if self.apply_file_all_or_nothing(lambda: self.import_lines(parsed.lines, errors), errors):
             for note in self.notes:
                 self.say(note)
             report.update(self.counts)
         else:
             self.reject(errors)
 
-    def import_line(self, line: GrantLine) -> None:
+    def import_lines(self, lines: list[GrantLine], errors: list[RowError]) -> None:
+        """Check every line against the book, then make the new grants in one batch
+        (``Grant.create_many``), which writes nothing unless every line passes. Lines that
+        failed here or when the file was read (``errors``) are left out of the batch, and
+        then the batch is only checked: every bad line is reported, nothing is written."""
+        self.in_book = self.grants_in_book([line.grant.number for line in lines])
+        self.optionees = self.optionees_in_book([line.optionee.employee_id for line in lines])
+        self.new_optionees: dict[str, Optionee] = {}
+        outcomes: dict[int, str | tuple[dict, bool]] = {}  # line: note, or (spec, new optionee)
+        for done, line in enumerate(lines, start=1):
+            try:
+                outcomes[line.line] = self.check_line(line)
+            except ValidationError as error:
+                errors.append(RowError(line.line, " ".join(error.messages)))
+            self.progress(done, len(lines))
+        numbers = {line.line: line.grant.number for line in lines}
+        batch = [(number, *outcome) for number, outcome in outcomes.items() if outcome != "already"]
+        results = Grant.create_many([spec for _, spec, _ in batch], save=not errors)
+        made = {}
+        for (number, spec, created), result in zip(batch, results, strict=True):
+            if isinstance(result, ValidationError):
+                errors.append(RowError(number, " ".join(result.messages)))
+            else:
+                made[number] = (result, spec, created)
+        if errors:
+            return
+        verb = "would be imported" if self.options["dry_run"] else "imported"
+        for number, outcome in outcomes.items():
+            if outcome == "already":
+                self.counts["already"] += 1
+                self.notes.append(
+                    f"Line {number}: grant {numbers[number]} already imported; skipped."
+                )
+                continue
+            grant, spec, created = made[number]
+            self.counts["imported"] += 1
+            self.counts["optionees"] += created
+            self.notes.append(
+                f"Line {number}: grant {grant.number} {verb}: {grant.shares:,} shares to "
+                f"{grant.optionee.legal_name}{' (new optionee)' if created else ''}, "
+                f"{len(spec['installments'])} installment(s), expires "
+                f"{grant.expires_on:%Y-%m-%d}."
+            )
+
+    def check_line(self, line: GrantLine) -> str | tuple[dict, bool]:
+        """What the book says of one line: "already" (the same grant is in the book), or
+        the spec for ``Grant.create_many`` with whether it brings a new optionee."""
         record = line.grant
-        existing = (
-            Grant.objects.select_related("plan__company", "optionee", "terms")
-            .prefetch_related("installments")
-            .filter(number=record.number)
-            .first()
-        )
+        existing = self.in_book.get(record.number)
         if existing is not None:
             self.check_same(existing, record)
-            self.counts["already"] += 1
-            self.notes.append(f"Line {line.line}: grant {record.number} already imported; skipped.")
-            return
+            return "already"
         plan = self.plans.get(record.plan)
         if plan is None:
             raise ValidationError(
@@ -80,26 +134,38 @@ class Command(FeedCommand):
                     f"{', '.join(self.terms) or 'none yet'}."
                 )
         optionee, created = self.optionee_for(line.optionee)
-        grant = Grant.create(
-            number=record.number,
-            plan=plan,
-            optionee=optionee,
-            grant_date=record.grant_date,
-            shares=record.shares,
-            exercise_price=record.exercise_price,
-            term_end=record.term_end,
-            installments=list(record.installments),
-            option_type=record.option_type,
-            grant_terms=terms,
-        )
-        self.counts["imported"] += 1
-        self.counts["optionees"] += created
-        verb = "would be imported" if self.options["dry_run"] else "imported"
-        self.notes.append(
-            f"Line {line.line}: grant {grant.number} {verb}: {grant.shares:,} shares to "
-            f"{optionee.legal_name}{' (new optionee)' if created else ''}, "
-            f"{len(record.installments)} installment(s), expires {grant.expires_on:%Y-%m-%d}."
-        )
+        spec = {
+            "number": record.number,
+            "plan": plan,
+            "optionee": optionee,
+            "grant_date": record.grant_date,
+            "shares": record.shares,
+            "exercise_price": record.exercise_price,
+            "term_end": record.term_end,
+            "installments": list(record.installments),
+            "option_type": record.option_type,
+            "grant_terms": terms,
+        }
+        return spec, created
+
+    def grants_in_book(self, numbers: list[str]) -> dict[str, Grant]:
+        """The grants of the book with these numbers (of any company), with what
+        ``check_same`` compares (their installments in one more query)."""
+        return {
+            grant.number: grant
+            for values in in_lists(numbers)
+            for grant in Grant.objects.select_related("plan__company", "optionee", "terms")
+            .prefetch_related("installments")
+            .filter(number__in=values)
+        }
+
+    def optionees_in_book(self, employee_ids: list[str]) -> dict[str, Optionee]:
+        """The company's optionees with these employee ids."""
+        return {
+            optionee.employee_id: optionee
+            for values in in_lists(sorted(set(employee_ids)))
+            for optionee in Optionee.objects.filter(company=self.company, employee_id__in=values)
+        }
 
     def check_same(self, grant: Grant, record: GrantRecord) -> None:
         """A grant number already in the book: the line must state exactly that grant."""
@@ -133,10 +199,10 @@ class Command(FeedCommand):
 
     def optionee_for(self, details: OptioneeDetails) -> tuple[Optionee, bool]:
         """The company's optionee with this employee id, or a new one (with the defaults
-        of the back office for what the line leaves blank)."""
-        optionee = Optionee.objects.filter(
-            company=self.company, employee_id=details.employee_id
-        ).first()
+        of the back office for what the line leaves blank), saved with the grants by
+        ``Grant.create_many``. Returns whether this line brings the new optionee (its
+        first line does)."""
+        optionee = self.optionees.get(details.employee_id)
         if optionee is not None:
             differences = optionee_differences(
                 details,
@@ -155,6 +221,9 @@ class Command(FeedCommand):
                     f"the optionee in the back office first."
                 )
             return optionee, False
+        optionee = self.new_optionees.get(details.employee_id)
+        if optionee is not None:  # the file checked that the lines of one person agree
+            return optionee, False
         optionee = Optionee(
             company=self.company,
             employee_id=details.employee_id,
@@ -163,6 +232,8 @@ class Command(FeedCommand):
             relationship=details.relationship or Optionee.Relationship.EMPLOYEE,
             is_section16_insider=bool(details.insider),
         )
-        optionee.full_clean()
-        optionee.save()
+        # Without a query: the company is this import's own, and the employee id was
+        # looked up in the company above (the uniqueness that validate_unique would query).
+        optionee.full_clean(exclude=["company"], validate_unique=False, validate_constraints=False)
+        self.new_optionees[details.employee_id] = optionee
         return optionee, True
