@@ -256,6 +256,16 @@ def test_a_grant_number_in_the_book_with_other_data_is_an_error(grant, tmp_path)
     assert not Grant.objects.filter(number="G-0002").exists()
 
 
+def test_a_grant_in_the_book_with_another_schedule_is_an_error(grant, tmp_path):
+    """The same grant sent again is skipped only if its installments match too (they are
+    read as plain rows, however many grants the file names)."""
+    run(csv_file(tmp_path, line()))
+    out, _ = run(csv_file(tmp_path, line(), name="again.csv"))
+    assert "already imported (skipped): 1" in out
+    _, err = refused(csv_file(tmp_path, line(every="3"), name="other.csv"))
+    assert "line 2: grant G-0001 is already in the book with other data: installments" in err
+
+
 def test_a_grant_number_of_another_company_is_an_error(grant, tmp_path):
     other = PlanFactory(name=PLAN)
     run(csv_file(tmp_path, line()), "--company", str(other.company))

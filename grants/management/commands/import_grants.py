@@ -16,18 +16,18 @@ from grants.imports import (
     parse_grants,
 )
 from grants.management.feeds import FeedCommand
-from grants.models import Grant, GrantTerms, Optionee
+from grants.models import Grant, GrantTerms, Installment, Optionee
 from grants.prices import RowError
 
 BATCH = 5_000  # values in one IN (...) list: within SQLite's limit on query parameters
 
 
-def in_lists(values: list[str]) -> list:
+def in_lists(values: list, kind: str = "text") -> list:
     """What ``field__in=`` takes to look ``values`` up, in as few queries as the database
-    allows: one array parameter on PostgreSQL (an IN list of 100,000 parameters costs
-    seconds to compose), lists of ``BATCH`` values elsewhere."""
+    allows: one array parameter of SQL type ``kind`` on PostgreSQL (an IN list of 100,000
+    parameters costs seconds to compose), lists of ``BATCH`` values elsewhere."""
     if connection.vendor == "postgresql":
-        return [RawSQL("SELECT unnest(%s::text[])", [values])] if values else []
+        return [RawSQL(f"SELECT unnest(%s::{kind}[])", [values])] if values else []
     return [values[start : start + BATCH] for start in range(0, len(values), BATCH)]
 
 
@@ -150,14 +150,24 @@ class Command(FeedCommand):
 
     def grants_in_book(self, numbers: list[str]) -> dict[str, Grant]:
         """The grants of the book with these numbers (of any company), with what
-        ``check_same`` compares (their installments in one more query)."""
-        return {
+        ``check_same`` compares: their schedules, read as plain (date, shares) rows in one
+        more query (a file sent again may name 100,000 grants and 1.8 million
+        installments)."""
+        grants = {
             grant.number: grant
             for values in in_lists(numbers)
-            for grant in Grant.objects.select_related("plan__company", "optionee", "terms")
-            .prefetch_related("installments")
-            .filter(number__in=values)
+            for grant in Grant.objects.select_related("plan__company", "optionee", "terms").filter(
+                number__in=values
+            )
         }
+        schedules: dict[int, list] = {grant.pk: [] for grant in grants.values()}
+        for values in in_lists(list(schedules), kind="bigint"):
+            for grant_id, vest_date, shares in Installment.objects.filter(
+                grant_id__in=values
+            ).values_list("grant_id", "vest_date", "shares"):
+                schedules[grant_id].append((vest_date, shares))
+        self.schedules = schedules
+        return grants
 
     def optionees_in_book(self, employee_ids: list[str]) -> dict[str, Optionee]:
         """The company's optionees with these employee ids."""
@@ -185,9 +195,7 @@ class Command(FeedCommand):
                 shares=grant.shares,
                 exercise_price=grant.exercise_price,
                 term_end=grant.term_end,
-                installments=tuple(
-                    sorted((i.vest_date, i.shares) for i in grant.installments.all())
-                ),
+                installments=tuple(sorted(self.schedules[grant.pk])),
             ),
         )
         if differences:
