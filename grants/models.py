@@ -1032,30 +1032,49 @@ def gather_facts(grants: list[Grant]) -> None:
             exercised[grant_id] += shares
         if status == Exercise.Status.AWAITING_PAYMENT:
             awaiting[grant_id].append(on)
-    terminations: dict[int, rules.Termination] = {}
-    for optionee_id, on, reason in Termination.objects.filter(
-        optionee_id__in=optionee_ids, reversed_at__isnull=True
-    ).values_list("optionee_id", "on", "reason"):
-        terminations.setdefault(optionee_id, rules.Termination(on, reason))
-    windows: dict[int, list[rules.Period]] = {pk: [] for pk in optionee_ids}
-    for optionee_id, start, end in Section16Window.objects.filter(
-        optionee_id__in=optionee_ids
-    ).values_list("optionee_id", "start", "end"):
-        windows[optionee_id].append(rules.Period(start, end))
-    suspensions: dict[int, list[rules.Period]] = {g.plan.company_id: [] for g in grants}
-    for company_id, start, end in RegistrationSuspension.objects.filter(
-        company_id__in=list(suspensions)
-    ).values_list("company_id", "start", "end"):
-        suspensions[company_id].append(rules.Period(start, end))
+    terminations, windows, suspensions = people_facts(
+        optionee_ids, {g.plan.company_id for g in grants}
+    )
     for grant in grants:
         grant._facts = GrantFacts(
             installments=installments[grant.pk],
             exercised=exercised[grant.pk],
             termination=terminations.get(grant.optionee_id),
             suspensions=suspensions[grant.plan.company_id],
-            liability_windows=windows[grant.optionee_id],
+            liability_windows=windows.get(grant.optionee_id, []),
             awaiting_payment=tuple(awaiting[grant.pk]),
         )
+
+
+def people_facts(
+    optionee_ids: set[int], company_ids: set[int], *, batch_size: int = 5_000
+) -> tuple[dict[int, rules.Termination], dict[int, list[rules.Period]], dict[int, list]]:
+    """What a grant's expiration reads besides its own rows: the standing termination and
+    the Section 16(b) liability windows of each optionee, and the registration suspensions
+    of each company; one query each (per ``batch_size`` optionees)."""
+    ids = sorted(i for i in optionee_ids if i is not None)
+    terminations: dict[int, rules.Termination] = {}
+    windows: dict[int, list[rules.Period]] = {}
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        for optionee_id, on, reason in Termination.objects.filter(
+            optionee_id__in=chunk, reversed_at__isnull=True
+        ).values_list("optionee_id", "on", "reason"):
+            terminations.setdefault(optionee_id, rules.Termination(on, reason))
+        for optionee_id, begins, ends in (
+            Section16Window.objects.filter(optionee_id__in=chunk)
+            .order_by("start", "pk")
+            .values_list("optionee_id", "start", "end")
+        ):
+            windows.setdefault(optionee_id, []).append(rules.Period(begins, ends))
+    suspensions: dict[int, list[rules.Period]] = {pk: [] for pk in company_ids}
+    for company_id, begins, ends in (
+        RegistrationSuspension.objects.filter(company_id__in=list(company_ids))
+        .order_by("start", "pk")
+        .values_list("company_id", "start", "end")
+    ):
+        suspensions[company_id].append(rules.Period(begins, ends))
+    return terminations, windows, suspensions
 
 
 class Grant(models.Model):
@@ -1293,26 +1312,11 @@ class Grant(models.Model):
                     .order_by()
                     .values_list("number", flat=True)
                 )
-            terminations: dict[int, rules.Termination] = {}
-            windows: dict[int, list[rules.Period]] = {}
-            saved = sorted({spec["optionee"].pk for _, spec, *_ in checked} - {None})
-            for ids in chunks(saved):
-                for optionee_id, on, reason in Termination.objects.filter(
-                    optionee_id__in=ids, reversed_at__isnull=True
-                ).values_list("optionee_id", "on", "reason"):
-                    terminations.setdefault(optionee_id, rules.Termination(on, reason))
-            for ids in chunks(saved):
-                for optionee_id, start, end in (
-                    Section16Window.objects.filter(optionee_id__in=ids)
-                    .order_by("start", "pk")
-                    .values_list("optionee_id", "start", "end")
-                ):
-                    windows.setdefault(optionee_id, []).append(rules.Period(start, end))
-            suspensions: dict[int, list[rules.Period]] = {pk: [] for pk in companies}
-            for company_id, start, end in RegistrationSuspension.objects.filter(
-                company_id__in=list(companies)
-            ).values_list("company_id", "start", "end"):
-                suspensions[company_id].append(rules.Period(start, end))
+            terminations, windows, suspensions = people_facts(
+                {spec["optionee"].pk for _, spec, *_ in checked},
+                set(companies),
+                batch_size=batch_size,
+            )
             today = {pk: company.today() for pk, company in companies.items()}
             standard = None
             for index, spec, grant_date, term_end, shares, price, schedule in checked:
