@@ -26,7 +26,7 @@ def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-def person_optionees(user) -> list[int]:
+def person_optionees(user) -> set[int]:
     """The optionees ``user`` may act for, read once per request. Looked up first, by id,
     so the grants, exercises and notices are then found through their indexes (as a
     subquery, PostgreSQL scanned the whole book for them)."""
