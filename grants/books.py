@@ -254,7 +254,9 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
             f"ever vest (a termination recorded after the exercises?): review the exercises",
         )
     expired = row.status == Grant.Status.EXPIRED
-    returned = row.forfeited + (max(0, ever_vest - row.exercised) if expired else 0)
+    returned = rules.returned_shares(
+        shares=row.shares, exercised=row.exercised, forfeited=row.forfeited, expired=expired
+    )
     if row.returned_shares != returned:
         yield Mismatch(
             what, f"stored returned shares {row.returned_shares:,}, recomputed {returned:,}"
@@ -271,10 +273,12 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
             )
     if expired and context.on <= expires.on and not paused:
         yield Mismatch(what, f"marked expired but exercisable through {expires.on:%Y-%m-%d}")
-    fully_exercised = row.exercised >= ever_vest
-    if row.status == Grant.Status.EXERCISED and not fully_exercised:
+    done = rules.fully_exercised(
+        shares=row.shares, exercised=row.exercised, forfeited=row.forfeited
+    )
+    if row.status == Grant.Status.EXERCISED and not done:
         yield Mismatch(what, "marked fully exercised but shares remain unexercised")
-    if row.status == Grant.Status.GRANTED and fully_exercised and row.exercised:
+    if row.status == Grant.Status.GRANTED and done:
         yield Mismatch(what, "every share is exercised but the grant is not marked exercised")
 
 

@@ -1646,12 +1646,17 @@ class Grant(models.Model):
         """
         changed = []
         forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
-        returned = forfeited
-        if self.status == Grant.Status.EXPIRED:
-            returned += max(0, self.shares - facts.exercised - forfeited)
-        else:
-            fully_exercised = 0 < facts.exercised >= self.shares - forfeited
-            status = Grant.Status.EXERCISED if fully_exercised else Grant.Status.GRANTED
+        returned = rules.returned_shares(
+            shares=self.shares,
+            exercised=facts.exercised,
+            forfeited=forfeited,
+            expired=self.status == Grant.Status.EXPIRED,
+        )
+        if self.status != Grant.Status.EXPIRED:
+            done = rules.fully_exercised(
+                shares=self.shares, exercised=facts.exercised, forfeited=forfeited
+            )
+            status = Grant.Status.EXERCISED if done else Grant.Status.GRANTED
             if self.status != status:
                 self.status = status  # before the next action: it depends on the status
                 changed.append("status")
@@ -1805,7 +1810,12 @@ class Grant(models.Model):
         """Mark the grant expired: its unexercised shares return to the plan."""
         self.status = Grant.Status.EXPIRED
         self.expires_on, self.expiration_clause = expires.on, expires.clause
-        self.returned_shares = self.shares - facts.exercised
+        self.returned_shares = rules.returned_shares(
+            shares=self.shares,
+            exercised=facts.exercised,
+            forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
+            expired=True,
+        )
         self.next_action_on = None
         return ["status", "expires_on", "expiration_clause", "returned_shares", "next_action_on"]
 

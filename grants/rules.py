@@ -208,6 +208,20 @@ def forfeited_shares(installments: Iterable[Installment], service_end: dt.date |
     return sum(item.shares for item in installments if item.vest_date > service_end)
 
 
+def returned_shares(*, shares: int, exercised: int, forfeited: int, expired: bool) -> int:
+    """Paragraphs 5c and 10: the shares back in the plan's reserve. Those forfeited at the
+    end of service; once the option has expired, also those that vested and were never
+    exercised."""
+    unexercised = max(0, shares - exercised - forfeited)
+    return forfeited + (unexercised if expired else 0)
+
+
+def fully_exercised(*, shares: int, exercised: int, forfeited: int) -> bool:
+    """Every share that will ever vest has been exercised (at least one was): nothing of
+    the option is left."""
+    return 0 < exercised >= shares - forfeited
+
+
 def exercisable_shares(
     *,
     installments: Iterable[Installment],

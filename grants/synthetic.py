@@ -228,14 +228,21 @@ def generate_book(
                     today=as_of,
                 )
                 forfeited = rules.forfeited_shares(schedule, service_end)
-                if as_of > expires.on and i not in due_ids:
-                    status, returned, next_action = "expired", shares - exercised, None
+                expired = as_of > expires.on and i not in due_ids
+                returned = rules.returned_shares(
+                    shares=shares, exercised=exercised, forfeited=forfeited, expired=expired
+                )
+                if expired:
+                    status, next_action = "expired", None
                 else:
-                    status, returned = "granted", forfeited
+                    status = "granted"
                     next_action = rules.next_nightly_action(
                         expires.on, as_of, offsets, due_warning_sent=False
                     )
-                if exercised and exercised >= shares - forfeited and status == "granted":
+                done = rules.fully_exercised(
+                    shares=shares, exercised=exercised, forfeited=forfeited
+                )
+                if done and status == "granted":
                     status, next_action = "exercised", None
                 grant_rows.append(
                     (

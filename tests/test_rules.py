@@ -1072,3 +1072,21 @@ def test_the_warning_due_is_the_offset_reached_most_recently(on, due):
 def test_the_next_warning_day(on, next_on):
     expected = d(next_on) if next_on else None
     assert rules.next_expiry_warning_on(d("2015-07-13"), d(on), OFFSETS) == expected
+
+
+def test_shares_return_to_the_plan_when_forfeited_and_when_the_option_expires():
+    # The seed grant of 1,000,000 shares; 300,000 exercised, 250,000 forfeited at termination.
+    mine = {"shares": 1_000_000, "exercised": 300_000, "forfeited": 250_000}
+    assert rules.returned_shares(**mine, expired=False) == 250_000  # 5c: at termination
+    assert rules.returned_shares(**mine, expired=True) == 700_000  # 10: the rest at expiry
+    # Exercises recorded before a late termination can exceed what ever vests: nothing of
+    # the vested part is left to return.
+    late = {"shares": 1_000_000, "exercised": 800_000, "forfeited": 250_000}
+    assert rules.returned_shares(**late, expired=True) == 250_000
+
+
+def test_an_option_is_fully_exercised_when_every_share_that_will_vest_is():
+    assert rules.fully_exercised(shares=1_000_000, exercised=750_000, forfeited=250_000)
+    assert not rules.fully_exercised(shares=1_000_000, exercised=749_900, forfeited=250_000)
+    # Nothing exercised is never "fully exercised", even when everything was forfeited.
+    assert not rules.fully_exercised(shares=1_000_000, exercised=0, forfeited=1_000_000)
