@@ -14,8 +14,9 @@ line in ten for an optionee already in the book) and times the whole command: re
 checking the file, the checks of ``Grant.create_many`` and the writes with their history.
 Not part of ``make test``.
 
-Results are recorded in docs/performance.md (100,000 grants: about 95 s on the 2-core
-development machine, against the issue's 60 s; where the time goes is written there).
+Results are recorded in docs/performance.md (100,000 grants: about 30 s on one 2-core
+development machine and 96 s on a slower one, against the issue's 60 s; where the time
+goes is written there).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Started by bench.py with DATABASE_URL set to a generated book. It signs the benc
 users in (sessions made directly in the session store), starts gunicorn in production
 mode (DEBUG off, static files collected, the settings ``check --deploy`` passes), and
 loads each URL with wrk from the same machine, the health check (``/healthz``, the trivial
-view) first and last. Prints one JSON object: requests per second by URL and each page's
-ratio to the trivial view.
+view) first and last. The server runs with ``tests/benchmarks/settings.py``: the app's
+settings with one benchmark-only URL added (``tests/benchmarks/urls.py``). Prints one JSON
+object: requests per second by URL, and each one's ratio to the trivial view and to the
+signed-in view that does nothing.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def main(pages: dict[str, tuple[str, str | None]], seconds: int) -> dict:
             "--log-level=warning",
         ],
         cwd=ROOT,
-        env=env,
+        env={**env, "DJANGO_SETTINGS_MODULE": "tests.benchmarks.settings"},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -122,11 +124,16 @@ def main(pages: dict[str, tuple[str, str | None]], seconds: int) -> dict:
                 time.sleep(0.1)
         result = {}
         trivial = []
-        # Besides the trivial view, a signed-in page with nothing of the book on it (the
-        # session and user lookups and the portal's layout): how much of a page's cost
-        # is the framework's own for any signed-in request.
+        # Besides the trivial view, two signed-in requests with nothing of the book in
+        # them: a view that only knows who is asking (tests/benchmarks/urls.py: the
+        # ceiling for any signed-in page) and a page of the portal's layout with no
+        # content of its own. They show how much of a page's cost is the framework's own
+        # for any signed-in request.
         user = next(iter(cookies), None)
-        signed_in = {"signed-in minimal page": ("/accounts/password/change/done/", user)}
+        signed_in = {
+            "signed-in view, no page": ("/bench/signed-in/", user),
+            "signed-in minimal page": ("/accounts/password/change/done/", user),
+        }
         for label, (path, user) in [
             ("trivial view", ("/healthz", None)),
             *signed_in.items(),
@@ -141,8 +148,10 @@ def main(pages: dict[str, tuple[str, str | None]], seconds: int) -> dict:
         trivial.append(wrk(f"{base}/healthz", None, seconds))  # and again at the end
         baseline = sum(trivial) / len(trivial)
         result["trivial view"]["rps"] = baseline
+        signed_in_rate = result["signed-in view, no page"]["rps"]
         for figures in result.values():
             figures["ratio"] = figures["rps"] / baseline
+            figures["of_signed_in"] = figures["rps"] / signed_in_rate
         return result
     finally:
         server.send_signal(signal.SIGTERM)
