@@ -88,6 +88,24 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_grants(
     assert len(five) == len(one)
 
 
+def test_grant_page_queries_do_not_grow_with_the_exercises(signed_in, grant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("grant_detail", args=[grant.number])
+    grant.request_exercise(1_000, d("2007-05-01"), payment_method="cash")
+    with CaptureQueriesContext(connection) as one:
+        signed_in.get(url)
+    paid = grant.request_exercise(2_000, d("2007-05-01"), payment_method="check")
+    paid.mark_paid(d("2007-05-01"))
+    grant.request_exercise(3_000, d("2007-05-01"), payment_method="cash").cancel(d("2007-05-01"))
+    grant.request_exercise(4_000, d("2007-05-01"), payment_method="regt")
+    with CaptureQueriesContext(connection) as four:
+        html = page(signed_in.get(url))
+    assert html.count("shares on May 1, 2007") == 4
+    assert len(four) == len(one)
+
+
 # --------------------------------------------------------------------------- grant page
 
 
