@@ -20,7 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
@@ -377,13 +378,29 @@ class Plan(models.Model):
 
     @classmethod
     def with_reserve(cls) -> models.QuerySet[Plan]:
-        """Plans annotated with ``reserve_used_shares`` and ``reserve_available_shares``, the
-        values of ``reserve_used`` and ``reserve_available`` (paragraph 10) for a whole list
-        in one query, so a page of plans makes no query per plan."""
-        used = Sum("grants__shares", default=0) - Sum("grants__returned_shares", default=0)
-        return cls.objects.annotate(reserve_used_shares=used).annotate(
-            reserve_available_shares=F("share_reserve") - F("reserve_used_shares")
+        """Plans annotated with ``reserve_used_shares``, the value of ``reserve_used``
+        (paragraph 10) for a whole list in one query, so a page of plans makes no query per
+        plan; ``reserve_available_shares`` follows from it.
+
+        The sum is a subquery over each plan's grants, not an aggregate of plans joined to
+        grants: a list of plans is counted without it (Django counts an aggregate
+        annotation by running it), and it is computed once a plan. At a million grants the
+        plan list took 425 ms, three sums of the whole book."""
+        used = (
+            Grant.objects.filter(plan=OuterRef("pk"))
+            .order_by()
+            .values("plan")
+            .annotate(used=Sum("shares") - Sum("returned_shares"))
+            .values("used")
         )
+        return cls.objects.annotate(
+            reserve_used_shares=Coalesce(Subquery(used), 0, output_field=models.BigIntegerField())
+        )
+
+    @property
+    def reserve_available_shares(self) -> int:
+        """``reserve_available()`` from the sum ``with_reserve()`` read with the plan."""
+        return self.share_reserve - self.reserve_used_shares
 
 
 class GrantTerms(models.Model):

@@ -586,7 +586,7 @@ def test_the_grant_page_shows_schedule_position_expiration_exercises_and_history
 def test_the_plan_list_shows_the_reserve_used_and_available(admin_client, grant, company):
     other = PlanFactory(company=company, name="Directors plan", share_reserve=50_000)
     GrantFactory(plan=other, shares=20_000, optionee=OptioneeFactory(company=company))
-    PlanFactory(company=company, name="Empty plan", share_reserve=7_000)
+    PlanFactory(company=company, name="Empty plan", share_reserve=7_000_000)
     Grant.objects.filter(pk=grant.pk).update(returned_shares=400_000)
     response = admin_client.get(reverse("admin:grants_plan_changelist"))
     plans = {plan.name: plan for plan in response.context["cl"].result_list}
@@ -604,15 +604,21 @@ def test_the_plan_list_shows_the_reserve_used_and_available(admin_client, grant,
         plans["Empty plan"].reserve_available_shares,
     ) == (
         0,
-        7_000,
+        7_000_000,
     )
     page = response.content.decode()
     assert "19,400,000" in page
     assert "30,000" in page
-    by_used = admin_client.get(reverse("admin:grants_plan_changelist"), {"o": "3"})
+    by_used = admin_client.get(reverse("admin:grants_plan_changelist"), {"o": "4"})
     assert [plan.name for plan in by_used.context["cl"].result_list] == [
         "Empty plan",
         "Directors plan",
+        "Compensatory Benefit Plan",
+    ]
+    by_available = admin_client.get(reverse("admin:grants_plan_changelist"), {"o": "5"})
+    assert [plan.name for plan in by_available.context["cl"].result_list] == [
+        "Directors plan",
+        "Empty plan",
         "Compensatory Benefit Plan",
     ]
 

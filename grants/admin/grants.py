@@ -23,7 +23,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -554,7 +555,10 @@ class PlanAdmin(HistoryAdmin):
     def reserve_used(self, plan: Plan) -> str:
         return f"{plan.reserve_used_shares:,}" if plan.pk else "–"
 
-    @admin.display(description="reserve available", ordering="reserve_available_shares")
+    @admin.display(
+        description="reserve available",
+        ordering=F("share_reserve") - F("reserve_used_shares"),
+    )
     def reserve_available(self, plan: Plan) -> str:
         return f"{plan.reserve_available_shares:,}" if plan.pk else "–"
 
@@ -574,7 +578,19 @@ class GrantTermsAdmin(HistoryAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(grant_count=Count("grants"))
+        # A subquery, not an aggregate of the join: the list is counted without it.
+        using = (
+            Grant.objects.filter(terms=OuterRef("pk"))
+            .order_by()
+            .values("terms")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(grant_count=Coalesce(Subquery(using), 0, output_field=BigIntegerField()))
+        )
 
     @admin.display(description="grants", ordering="grant_count")
     def grants_using(self, terms: GrantTerms) -> int:
