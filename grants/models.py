@@ -514,6 +514,9 @@ class Optionee(models.Model):
 
     class Meta:
         ordering = ["legal_name"]
+        # The admin's list, by name with the newest of equal names first: the first page of
+        # 500,000 optionees from the index, not a sort of the table (150 ms).
+        indexes = [models.Index(fields=["legal_name", "-id"], name="optionee_by_name")]
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "employee_id"],
@@ -825,6 +828,8 @@ class Termination(models.Model):
 
     class Meta:
         ordering = ["-on"]
+        # The admin's list, newest first: its first page from the index (65 ms as a sort).
+        indexes = [models.Index(fields=["-on", "-id"], name="termination_newest_first")]
         constraints = [
             models.UniqueConstraint(
                 fields=["optionee"],
@@ -2193,6 +2198,8 @@ class Exercise(models.Model):
 
     class Meta:
         ordering = ["-exercise_date", "-id"]
+        # The admin's list, newest first: its first page from the index (35 ms as a sort).
+        indexes = [models.Index(fields=["-exercise_date", "-id"], name="exercise_newest_first")]
         constraints = [
             models.CheckConstraint(condition=Q(shares__gt=0), name="exercise_shares_positive"),
             models.CheckConstraint(

@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
 from grants.admin.base import (
+    EstimatedCountPaginator,
     EventAdmin,
     HistoryAdmin,
     ReadOnlyInline,
@@ -173,6 +174,10 @@ class OptioneeAdmin(HistoryAdmin):
     search_fields = ["legal_name", "email", "employee_id"]
     raw_id_fields = ["user"]
     inlines = [TerminationInline, Section16WindowInline, NoticeAddressInline, SuccessorInline]
+    # Half a million optionees: the unfiltered list takes PostgreSQL's estimate of the
+    # count, and a filtered one is not counted a second time for the "of N" total.
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     def get_queryset(self, request):
         return (
