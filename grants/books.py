@@ -68,7 +68,9 @@ def grant_figures(grant: Grant, on: dt.date) -> GrantFigures:
     facts = grant.facts()
     forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
     expired = (
-        max(0, grant.shares - facts.exercised - forfeited)
+        rules.unexercised_shares(
+            shares=grant.shares, exercised=facts.exercised, forfeited=forfeited
+        )
         if grant.status == Grant.Status.EXPIRED
         else 0
     )

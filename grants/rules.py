@@ -208,11 +208,17 @@ def forfeited_shares(installments: Iterable[Installment], service_end: dt.date |
     return sum(item.shares for item in installments if item.vest_date > service_end)
 
 
+def unexercised_shares(*, shares: int, exercised: int, forfeited: int) -> int:
+    """The shares of the option neither exercised nor forfeited: outstanding while the
+    option lasts, returned to the plan when it expires."""
+    return max(0, shares - exercised - forfeited)
+
+
 def returned_shares(*, shares: int, exercised: int, forfeited: int, expired: bool) -> int:
     """Paragraphs 5c and 10: the shares back in the plan's reserve. Those forfeited at the
     end of service; once the option has expired, also those that vested and were never
     exercised."""
-    unexercised = max(0, shares - exercised - forfeited)
+    unexercised = unexercised_shares(shares=shares, exercised=exercised, forfeited=forfeited)
     return forfeited + (unexercised if expired else 0)
 
 

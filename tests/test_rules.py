@@ -1074,6 +1074,15 @@ def test_the_next_warning_day(on, next_on):
     assert rules.next_expiry_warning_on(d("2015-07-13"), d(on), OFFSETS) == expected
 
 
+def test_the_unexercised_shares_are_those_neither_exercised_nor_forfeited():
+    # The seed grant of 1,000,000 shares; 300,000 exercised, 250,000 forfeited at termination.
+    assert (
+        rules.unexercised_shares(shares=1_000_000, exercised=300_000, forfeited=250_000) == 450_000
+    )
+    # A late termination can forfeit shares already exercised: none is left, not fewer.
+    assert rules.unexercised_shares(shares=1_000_000, exercised=800_000, forfeited=250_000) == 0
+
+
 def test_shares_return_to_the_plan_when_forfeited_and_when_the_option_expires():
     # The seed grant of 1,000,000 shares; 300,000 exercised, 250,000 forfeited at termination.
     mine = {"shares": 1_000_000, "exercised": 300_000, "forfeited": 250_000}

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
+from grants import rules
 from grants.admin.grants import price_text
 from grants.models import Company, Grant, Plan
 
@@ -109,7 +110,9 @@ def grant_line(grant: Grant, on: dt.date, price: Decimal | None) -> Line | None:
     position = grant.position(on, closing_price=None)
     if position.is_expired:
         return None
-    outstanding = max(0, position.total - position.exercised - position.forfeited)
+    outstanding = rules.unexercised_shares(
+        shares=position.total, exercised=position.exercised, forfeited=position.forfeited
+    )
     if not outstanding:
         return None
     vested = max(0, position.vested - position.exercised)
