@@ -310,7 +310,9 @@ def check_exercises() -> Iterator[Mismatch]:
 
 
 def check_plan(plan: Plan) -> Iterator[Mismatch]:
-    used = plan.reserve_used()
+    """The plan's reserve is not overdrawn (paragraph 10); ``plan`` from
+    ``Plan.with_reserve()``."""
+    used = plan.reserve_used_shares
     if used > plan.share_reserve:
         yield Mismatch(
             f"plan {plan.name}",
@@ -330,5 +332,5 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
             yield checked
     yield checked
     yield from check_exercises()
-    for plan in Plan.objects.all():
+    for plan in Plan.with_reserve():
         yield from check_plan(plan)

@@ -367,11 +367,19 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @staticmethod
+    def used_by_plan(grants: models.QuerySet[Grant]) -> models.QuerySet:
+        """Paragraph 10, the one statement of a plan's reserve used: the shares granted less
+        those returned to the reserve (expired or forfeited), summed over ``grants`` by
+        plan, as rows of ``plan`` and ``used``."""
+        return (
+            grants.order_by().values("plan").annotate(used=Sum("shares") - Sum("returned_shares"))
+        )
+
     def reserve_used(self, *, excluding: Grant | None = None) -> int:
         """Shares granted, less those returned to the reserve (expired or forfeited)."""
         grants = self.grants.exclude(pk=excluding.pk) if excluding else self.grants.all()
-        totals = grants.aggregate(granted=Sum("shares"), returned=Sum("returned_shares"))
-        return (totals["granted"] or 0) - (totals["returned"] or 0)
+        return sum(Plan.used_by_plan(grants).values_list("used", flat=True))  # one row, or none
 
     def reserve_available(self, *, excluding: Grant | None = None) -> int:
         return self.share_reserve - self.reserve_used(excluding=excluding)
@@ -386,13 +394,7 @@ class Plan(models.Model):
         grants: a list of plans is counted without it (Django counts an aggregate
         annotation by running it), and it is computed once a plan. At a million grants the
         plan list took 425 ms, three sums of the whole book."""
-        used = (
-            Grant.objects.filter(plan=OuterRef("pk"))
-            .order_by()
-            .values("plan")
-            .annotate(used=Sum("shares") - Sum("returned_shares"))
-            .values("used")
-        )
+        used = cls.used_by_plan(Grant.objects.filter(plan=OuterRef("pk"))).values("used")
         return cls.objects.annotate(
             reserve_used_shares=Coalesce(Subquery(used), 0, output_field=models.BigIntegerField())
         )
@@ -1307,13 +1309,10 @@ class Grant(models.Model):
             if len(plans) < len({spec["plan"].pk for _, spec, *_ in checked}):
                 raise Plan.DoesNotExist("A plan of these grants is no longer in the book.")
             available = {pk: plan.share_reserve for pk, plan in plans.items()}
-            for row in (
+            for plan_id, used in Plan.used_by_plan(
                 cls.objects.filter(plan_id__in=list(plans))
-                .order_by()
-                .values("plan_id")
-                .annotate(granted=Sum("shares"), returned=Sum("returned_shares"))
-            ):  # as Plan.reserve_available
-                available[row["plan_id"]] -= (row["granted"] or 0) - (row["returned"] or 0)
+            ).values_list("plan", "used"):
+                available[plan_id] -= used
             companies = {plan.company_id: plan.company for plan in plans.values()}
             closing: dict[tuple[int, dt.date], Decimal] = {}
             for days in chunks(sorted({grant_date for _, _, grant_date, *_ in checked})):

@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 
 from grants import rules
 from grants.books import LedgerRow, check_books, grant_figures, ledger_rows
-from grants.models import Exercise, Grant
+from grants.models import Exercise, Grant, Plan
+from tests.conftest import d
 from tests.factories import OptioneeFactory, PlanFactory
 
 FIRST_GRANT_DATE = dt.date(2005, 1, 3)
@@ -298,3 +299,13 @@ def test_any_story_leaves_a_book_that_balances(db, spec):
             raise RollBack
     except RollBack:
         pass
+
+
+def test_check_books_reports_a_plan_whose_reserve_is_overdrawn(grant):
+    # The seed grant of 1,000,000 shares, then the plan's reserve cut under it by a direct
+    # update of the table: paragraph 10 is broken.
+    Plan.objects.filter(pk=grant.plan_id).update(share_reserve=600_000)
+    problems = [str(item) for item in check_books(d("2007-05-01")) if not isinstance(item, int)]
+    assert problems == [
+        f"plan {grant.plan.name}: 1,000,000 shares in use exceed the reserve of 600,000"
+    ]
