@@ -539,20 +539,12 @@ class Optionee(models.Model):
     def notice_address(self, on: dt.date | None = None) -> str:
         """The address on file for notices on ``on`` (paragraph 9); today when None."""
         on = on or self.company.today()
-        if "notice_addresses" in getattr(self, "_prefetched_objects_cache", {}):
-            entries = [a for a in self.notice_addresses.all() if a.effective_on <= on]
-            entry = max(entries, key=lambda a: (a.effective_on, a.id), default=None)
-            return entry.address if entry else ""
-        entry = (
-            self.notice_addresses.filter(effective_on__lte=on)
-            .order_by("-effective_on", "-id")
-            .first()
-        )
-        return entry.address if entry else ""
+        return Optionee.notice_addresses_on({self.pk}, on).get(self.pk, "")
 
     @staticmethod
     def notice_addresses_on(optionee_ids: set[int], on: dt.date) -> dict[int, str]:
-        """``notice_address(on)`` of many optionees in one query (those with none left out)."""
+        """``notice_address(on)`` of many optionees in one query (those with none left out):
+        the latest address in effect on ``on``, the last recorded of a day."""
         addresses: dict[int, str] = {}
         for optionee_id, address in (
             NoticeAddress.objects.filter(optionee_id__in=optionee_ids, effective_on__lte=on)
