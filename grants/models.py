@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import DatabaseError, connection, models, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -998,6 +998,14 @@ class GrantQuerySet(models.QuerySet):
         clone = self.select_related("plan__company", "optionee__user", "terms")
         clone._gather_facts = True
         return clone
+
+    def awaiting_acknowledgement(self) -> GrantQuerySet:
+        """The grants whose current documents the optionee has not acknowledged: those
+        whose ``acknowledgement()`` is None, found in the query."""
+        acknowledged = Acknowledgement.objects.filter(
+            grant=OuterRef("pk"), documents_version=OuterRef("documents_version")
+        )
+        return self.exclude(Exists(acknowledged))
 
     def _clone(self):
         clone = super()._clone()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from grants.charts import vesting_chart
 from grants.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
-from grants.models import Acknowledgement, Exercise, Grant, Notice, Optionee
+from grants.models import Exercise, Grant, Notice, Optionee
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -214,7 +213,4 @@ def pending_acknowledgements(user) -> list[Grant]:
     """The signed-in optionee's grants whose current documents are not yet acknowledged."""
     if not user.is_authenticated:
         return []
-    acknowledged = Acknowledgement.objects.filter(
-        grant=OuterRef("pk"), documents_version=OuterRef("documents_version")
-    )
-    return list(Grant.objects.filter(optionee__user=user).exclude(Exists(acknowledged)))
+    return list(Grant.objects.filter(optionee__user=user).awaiting_acknowledgement())

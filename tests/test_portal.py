@@ -14,7 +14,14 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from grants.models import Acknowledgement, ClosingPrice, Exercise, Notice, WithholdingRate
+from grants.models import (
+    Acknowledgement,
+    ClosingPrice,
+    Exercise,
+    Grant,
+    Notice,
+    WithholdingRate,
+)
 from tests.conftest import d
 from tests.factories import GrantFactory, OptioneeFactory, SuccessorFactory, UserFactory
 
@@ -266,6 +273,19 @@ def test_acknowledgement_is_reminded_until_done_and_records_who_when_which(signe
     assert ack.documents_version == grant.documents_version
     assert ack.acknowledged_at == TUESDAY_10AM
     assert "Please read and acknowledge" not in page(signed_in.get(reverse("dashboard")))
+
+
+def test_new_documents_bring_the_reminder_back(signed_in, grant, akridge):
+    other = GrantFactory(plan=grant.plan, optionee=grant.optionee)
+    grant.acknowledge(akridge)
+    other.acknowledge(akridge)
+    assert "Please read and acknowledge" not in page(signed_in.get(reverse("dashboard")))
+    Grant.objects.filter(pk=other.pk).update(documents_version="2")  # a new agreement
+    html = page(signed_in.get(reverse("dashboard")))
+    assert "Please read and acknowledge" in html
+    waiting = Grant.objects.filter(optionee=grant.optionee).awaiting_acknowledgement()
+    assert [g.number for g in waiting] == [other.number]
+    assert [g.number for g in Grant.objects.all() if g.acknowledgement() is None] == [other.number]
 
 
 # --------------------------------------------------------------------------- successors
