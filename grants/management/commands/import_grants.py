@@ -4,8 +4,6 @@ import datetime as dt
 from collections import Counter
 
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models.expressions import RawSQL
 
 from grants.imports import (
     GrantLine,
@@ -16,19 +14,8 @@ from grants.imports import (
     parse_grants,
 )
 from grants.management.feeds import FeedCommand
-from grants.models import Grant, GrantTerms, Installment, Optionee
+from grants.models import Grant, GrantTerms, Installment, Optionee, in_lists
 from grants.prices import RowError
-
-BATCH = 5_000  # values in one IN (...) list: within SQLite's limit on query parameters
-
-
-def in_lists(values: list, kind: str = "text") -> list:
-    """What ``field__in=`` takes to look ``values`` up, in as few queries as the database
-    allows: one array parameter of SQL type ``kind`` on PostgreSQL (an IN list of 100,000
-    parameters costs seconds to compose), lists of ``BATCH`` values elsewhere."""
-    if connection.vendor == "postgresql":
-        return [RawSQL(f"SELECT unnest(%s::{kind}[])", [values])] if values else []
-    return [values[start : start + BATCH] for start in range(0, len(values), BATCH)]
 
 
 class Command(FeedCommand):
