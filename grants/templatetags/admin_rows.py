@@ -4,9 +4,8 @@ Django's ``{% result_list %}`` builds each cell through the admin's generic mach
 (``lookup_field``, ``display_for_field``, a ``format_html`` per cell): about a millisecond a
 row, most of a 50-row page (docs/performance.md). A change list whose ModelAdmin defines
 ``row_cells(obj, url)`` (the cells of one row, in ``list_display`` order, as HTML with
-every value escaped) is drawn
-here from those cells instead, with the same headers, sorting links, classes and
-action checkboxes as Django's own template.
+every value escaped) is drawn here from those cells instead, with the same headers,
+sorting links, classes and action checkboxes as Django's own template.
 """
 
 from __future__ import annotations

@@ -62,37 +62,38 @@ class Command(FeedCommand):
         self.in_book = self.grants_in_book([line.grant.number for line in lines])
         self.optionees = self.optionees_in_book([line.optionee.employee_id for line in lines])
         self.new_optionees: dict[str, Optionee] = {}
-        outcomes: dict[int, str | tuple[dict, bool]] = {}  # line: note, or (spec, new optionee)
+        # By line number ("at"): "already", or (spec, whether it brings a new optionee).
+        outcomes: dict[int, str | tuple[dict, bool]] = {}
         for done, line in enumerate(lines, start=1):
             try:
                 outcomes[line.line] = self.check_line(line)
             except ValidationError as error:
                 errors.append(RowError(line.line, " ".join(error.messages)))
             self.progress(done, len(lines))
-        numbers = {line.line: line.grant.number for line in lines}
-        batch = [(number, *outcome) for number, outcome in outcomes.items() if outcome != "already"]
+        grant_numbers = {line.line: line.grant.number for line in lines}
+        batch = [(at, *outcome) for at, outcome in outcomes.items() if outcome != "already"]
         results = Grant.create_many([spec for _, spec, _ in batch], save=not errors)
         made = {}
-        for (number, spec, created), result in zip(batch, results, strict=True):
+        for (at, spec, created), result in zip(batch, results, strict=True):
             if isinstance(result, ValidationError):
-                errors.append(RowError(number, " ".join(result.messages)))
+                errors.append(RowError(at, " ".join(result.messages)))
             else:
-                made[number] = (result, spec, created)
+                made[at] = (result, spec, created)
         if errors:
             return
         verb = "would be imported" if self.options["dry_run"] else "imported"
-        for number, outcome in outcomes.items():
+        for at, outcome in outcomes.items():
             if outcome == "already":
                 self.counts["already"] += 1
                 self.notes.append(
-                    f"Line {number}: grant {numbers[number]} already imported; skipped."
+                    f"Line {at}: grant {grant_numbers[at]} already imported; skipped."
                 )
                 continue
-            grant, spec, created = made[number]
+            grant, spec, created = made[at]
             self.counts["imported"] += 1
             self.counts["optionees"] += created
             self.notes.append(
-                f"Line {number}: grant {grant.number} {verb}: {grant.shares:,} shares to "
+                f"Line {at}: grant {grant.number} {verb}: {grant.shares:,} shares to "
                 f"{grant.optionee.legal_name}{' (new optionee)' if created else ''}, "
                 f"{len(spec['installments'])} installment(s), expires "
                 f"{grant.expires_on:%Y-%m-%d}."
