@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from grants.models import ClosingPrice, Grant, Installment, Optionee, Plan, Termination
@@ -206,6 +206,25 @@ def test_the_model_refuses_a_schedule_that_does_not_add_up(grant, tmp_path):
     path = csv_file(tmp_path, line(cliff="", vesting="", every="", schedule="2007-03-01:1000"))
     _, err = refused(path)
     assert "line 2: The installments add up to 1,000 shares but the grant is for 48,000" in err
+
+
+def test_a_refusal_by_the_database_undoes_the_file_and_says_what_to_do(
+    grant, tmp_path, monkeypatch
+):
+    # Another session adds grant G-0001 between this import's checks and its writes: the
+    # unique grant number stops the write, after the new optionee and grant were inserted.
+    made = Grant.create_many
+
+    def racing(specs, **kwargs):
+        made(specs, **kwargs)
+        raise IntegrityError('duplicate key value violates unique constraint "number"')
+
+    monkeypatch.setattr(Grant, "create_many", racing)
+    path = csv_file(tmp_path, line(number="G-0001"))
+    _, err = refused(path)
+    assert not Optionee.objects.filter(employee_id="V-3001").exists()
+    assert f"{path}: the database refused the file (duplicate key value" in err
+    assert "Import the file again" in err
 
 
 def test_the_plan_reserve_is_checked_across_the_lines_of_one_file(grant, tmp_path):

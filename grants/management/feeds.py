@@ -118,7 +118,16 @@ class FeedCommand(OperationCommand):
                     with transaction.atomic():
                         apply()
                 except DatabaseError as error:  # a constraint the checks did not foresee
-                    errors.append(RowError(0, f"the database refused the file ({error})."))
+                    errors.append(
+                        RowError(
+                            0,
+                            f"the database refused the file ({error}). The lines were checked "
+                            f"against the book as it was when the import began; most often "
+                            f"someone added the same grant number or employee id meanwhile. "
+                            f"Import the file again: it is checked against the book as it is "
+                            f"then, and any line in conflict is named.",
+                        )
+                    )
                 if errors:
                     raise _RollBack
         except _RollBack:
