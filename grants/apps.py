@@ -1,3 +1,5 @@
+"""The stock option grants app: the book, its back office, its portal and its commands."""
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -8,7 +10,11 @@ class GrantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from grants import events, notifications
         from grants.roles import sync_roles_after_migrate
+
+        events.exercise_step.connect(notifications.exercise_step, dispatch_uid="grants.mail")
+        events.notices_given.connect(notifications.notices_given, dispatch_uid="grants.mail")
 
         # After every migrate (and test-database flush): the back-office roles cover
         # every model of the app, including ones added after the roles' migration.

@@ -26,7 +26,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from grants import notifications, rules
+from grants import events, rules
 from grants.audit import AuditSource
 
 
@@ -1793,7 +1793,7 @@ class Grant(models.Model):
                 if changed_grants:
                     _bulk_set(changed_grants, sorted(changed_fields))
                     Grant.history.bulk_history_create(changed_grants, update=True)
-                notifications.notices_sent([n for n in notices if n.method == n.Method.EMAIL])
+                events.notices_given.send(sender=Notice, notices=notices)
         except DatabaseError as error:
             if len(pks) == 1:
                 return {pks[0]: error}
@@ -2099,7 +2099,7 @@ class Grant(models.Model):
             ):
                 grant.status = Grant.Status.EXERCISED
                 grant.save(update_fields=["status"])
-            notifications.exercise_step(exercise, "recorded")
+            events.exercise_step.send(sender=Exercise, exercise=exercise, step="recorded")
         self.refresh_from_db()
         return exercise
 
@@ -2234,7 +2234,7 @@ class Exercise(models.Model):
             me.payment_received_on = on
             me.status = self.Status.PAID
             me.save(update_fields=["payment_received_on", "status"])
-            notifications.exercise_step(me, "paid")
+            events.exercise_step.send(sender=Exercise, exercise=me, step="paid")
         self.refresh_from_db()
 
     def issue_shares(self, on: dt.date) -> None:
@@ -2257,7 +2257,7 @@ class Exercise(models.Model):
             me.shares_issued_on = on
             me.status = self.Status.ISSUED
             me.save(update_fields=["shares_issued_on", "status"])
-            notifications.exercise_step(me, "issued")
+            events.exercise_step.send(sender=Exercise, exercise=me, step="issued")
         self.refresh_from_db()
 
     def cancel(self, on: dt.date) -> None:
@@ -2277,7 +2277,7 @@ class Exercise(models.Model):
             me.save(update_fields=["status", "cancelled_on"])
             # Outstanding again, or, on an expired grant, returned to the plan.
             grant.refresh_expiration()
-            notifications.exercise_step(me, "cancelled")
+            events.exercise_step.send(sender=Exercise, exercise=me, step="cancelled")
         self.refresh_from_db()
 
 

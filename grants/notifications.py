@@ -1,6 +1,7 @@
-"""E-mail to optionees at each step of an exercise.
+"""E-mail to optionees: each step of an exercise, and the written notices the company gives.
 
-Sent after the transaction commits, so a refused or rolled-back change never mails anyone.
+The receivers of ``grants.events``' signals (connected in ``GrantsConfig.ready``); mail is
+sent after the transaction commits, so a refused or rolled-back change never mails anyone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from grants.models import Exercise, Notice
+
 logger = logging.getLogger(__name__)
 
 EXERCISE_STEPS = {
@@ -22,14 +25,12 @@ EXERCISE_STEPS = {
 }
 
 
-def exercise_step(exercise, step: str) -> None:
+def exercise_step(sender, *, exercise, step: str, **kwargs) -> None:
     """Tell the person who exercises (the optionee, or after death the successor)."""
     transaction.on_commit(lambda: _send_exercise_step(exercise.pk, step))
 
 
 def _send_exercise_step(exercise_pk: int, step: str) -> None:
-    from grants.models import Exercise
-
     exercise = Exercise.objects.select_related(
         "grant__optionee__user", "grant__plan__company", "successor__user"
     ).get(pk=exercise_pk)
@@ -52,17 +53,15 @@ def _send_exercise_step(exercise_pk: int, step: str) -> None:
     )
 
 
-def notices_sent(notices) -> None:
-    """E-mail written notices the company gives optionees (paragraph 9), after the commit:
-    one query and one mail connection however many there are."""
-    pks = [notice.pk for notice in notices]
+def notices_given(sender, *, notices, **kwargs) -> None:
+    """E-mail the written notices given by e-mail (paragraph 9), after the commit: one query
+    and one mail connection however many there are."""
+    pks = [notice.pk for notice in notices if notice.method == Notice.Method.EMAIL]
     if pks:
         transaction.on_commit(lambda: _send_notices(pks))
 
 
 def _send_notices(pks: list[int]) -> None:
-    from grants.models import Notice
-
     messages = []
     for notice in Notice.objects.filter(pk__in=pks).select_related("optionee__user", "company"):
         optionee = notice.optionee
