@@ -5,6 +5,7 @@ from collections import Counter
 
 from django.core.exceptions import ValidationError
 
+from grants.db import in_lists
 from grants.imports import (
     GrantLine,
     GrantRecord,
@@ -14,7 +15,7 @@ from grants.imports import (
     parse_grants,
 )
 from grants.management.feeds import FeedCommand
-from grants.models import Grant, GrantTerms, Installment, Optionee, in_lists
+from grants.models import Grant, GrantTerms, Installment, Optionee
 from grants.prices import RowError
 
 

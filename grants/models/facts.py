@@ -1,0 +1,95 @@
+"""What the rules read about a grant and what they answer: the facts gathered once per grant
+(or for many grants in a few queries), and where a grant stands on a day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from grants import rules
+from grants.models.company import RegistrationSuspension
+from grants.models.people import Section16Window, Termination
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """Every recorded fact the rules need about one grant, gathered once."""
+
+    installments: list[rules.Installment]
+    exercised: int
+    termination: rules.Termination | None
+    suspensions: list[rules.Period]
+    liability_windows: list[rules.Period]
+    awaiting_payment: tuple[dt.date, ...] = ()  # dates of exercises awaiting payment
+
+    @property
+    def service_end(self) -> dt.date | None:
+        return self.termination.on if self.termination else None
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a grant stands on one day, as the optionee and the administrator see it."""
+
+    on: dt.date
+    total: int
+    vested: int
+    exercised: int
+    exercisable: int
+    unvested: int
+    forfeited: int
+    next_vest_date: dt.date | None
+    next_vest_shares: int
+    expiration: rules.Expiration
+    terminated_on: dt.date | None
+    closing_price: Decimal | None
+    vested_value: Decimal | None
+
+    @property
+    def days_left(self) -> int:
+        return (self.expiration.on - self.on).days
+
+    @property
+    def is_expired(self) -> bool:
+        return self.on > self.expiration.on
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    vest_date: dt.date
+    shares: int
+    vested: bool
+    forfeited: bool
+    exercised: int
+
+
+def people_facts(
+    optionee_ids: set[int], company_ids: set[int], *, batch_size: int = 5_000
+) -> tuple[dict[int, rules.Termination], dict[int, list[rules.Period]], dict[int, list]]:
+    """What a grant's expiration reads besides its own rows: the standing termination and
+    the Section 16(b) liability windows of each optionee, and the registration suspensions
+    of each company; one query each (per ``batch_size`` optionees)."""
+    ids = sorted(i for i in optionee_ids if i is not None)
+    terminations: dict[int, rules.Termination] = {}
+    windows: dict[int, list[rules.Period]] = {}
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        for optionee_id, on, reason in Termination.objects.filter(
+            optionee_id__in=chunk, reversed_at__isnull=True
+        ).values_list("optionee_id", "on", "reason"):
+            terminations.setdefault(optionee_id, rules.Termination(on, reason))
+        for optionee_id, begins, ends in (
+            Section16Window.objects.filter(optionee_id__in=chunk)
+            .order_by("start", "pk")
+            .values_list("optionee_id", "start", "end")
+        ):
+            windows.setdefault(optionee_id, []).append(rules.Period(begins, ends))
+    suspensions: dict[int, list[rules.Period]] = {pk: [] for pk in company_ids}
+    for company_id, begins, ends in (
+        RegistrationSuspension.objects.filter(company_id__in=list(company_ids))
+        .order_by("start", "pk")
+        .values_list("company_id", "start", "end")
+    ):
+        suspensions[company_id].append(rules.Period(begins, ends))
+    return terminations, windows, suspensions

@@ -1,0 +1,1156 @@
+"""The grant with its vesting installments (paragraph 1): its facts read for a page or a
+batch, the values derived from them and the verbs that change it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, models, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
+
+from grants import events, rules
+from grants.audit import AuditSource
+from grants.db import bulk_set, in_lists
+from grants.models.company import ClosingPrice, Company
+from grants.models.dates import require_date, within_calendar
+from grants.models.exercises import Exercise, ExerciseCheck, ExercisePreview
+from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
+from grants.models.notices import Acknowledgement, Notice
+from grants.models.people import Optionee, Successor
+from grants.models.plans import GrantTerms, Plan
+
+
+class GrantQuerySet(models.QuerySet):
+    """Grants; ``with_facts()`` reads every fact the rules need for a whole page or batch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gather_facts = False
+
+    def with_facts(self) -> GrantQuerySet:
+        """Load every row the rules read in a fixed number of queries, however many grants:
+        use it for any page or job that computes positions for many grants.
+
+        When the grants are fetched, their installments, exercises, standing terminations,
+        liability windows and registration suspensions are read in five flat queries (as
+        tuples, not model objects) and each grant keeps them as its ``facts()``. Like a
+        prefetch, the facts are those of the moment of reading: a verb that changes them
+        reads the grant again.
+        """
+        clone = self.select_related("plan__company", "optionee__user", "terms")
+        clone._gather_facts = True
+        return clone
+
+    def awaiting_acknowledgement(self) -> GrantQuerySet:
+        """The grants whose current documents the optionee has not acknowledged: those
+        whose ``acknowledgement()`` is None, found in the query."""
+        acknowledged = Acknowledgement.objects.filter(
+            grant=OuterRef("pk"), documents_version=OuterRef("documents_version")
+        )
+        return self.exclude(Exists(acknowledged))
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._gather_facts = self._gather_facts
+        return clone
+
+    def _fetch_all(self):
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._gather_facts:
+            gather_facts([g for g in self._result_cache if isinstance(g, Grant)])
+
+    def iterator(self, chunk_size=None):
+        if not self._gather_facts:
+            yield from super().iterator(chunk_size)
+            return
+        chunk_size = chunk_size or 2000
+        chunk = []
+        for item in super().iterator(chunk_size):
+            chunk.append(item)
+            if len(chunk) == chunk_size:
+                gather_facts([g for g in chunk if isinstance(g, Grant)])
+                yield from chunk
+                chunk = []
+        gather_facts([g for g in chunk if isinstance(g, Grant)])
+        yield from chunk
+
+
+def gather_facts(grants: list[Grant]) -> None:
+    """Read the facts of many grants at once and keep them on each (see ``with_facts``)."""
+    if not grants:
+        return
+    ids = [g.pk for g in grants]
+    optionee_ids = {g.optionee_id for g in grants}
+    installments: dict[int, list[rules.Installment]] = {pk: [] for pk in ids}
+    for grant_id, vest_date, shares in (
+        Installment.objects.filter(grant_id__in=ids)
+        .order_by("grant_id", "vest_date", "pk")
+        .values_list("grant_id", "vest_date", "shares")
+    ):
+        installments[grant_id].append(rules.Installment(vest_date, shares))
+    exercised: dict[int, int] = dict.fromkeys(ids, 0)
+    awaiting: dict[int, list[dt.date]] = {pk: [] for pk in ids}
+    for grant_id, shares, status, on in Exercise.objects.filter(grant_id__in=ids).values_list(
+        "grant_id", "shares", "status", "exercise_date"
+    ):
+        if status != Exercise.Status.CANCELLED:
+            exercised[grant_id] += shares
+        if status == Exercise.Status.AWAITING_PAYMENT:
+            awaiting[grant_id].append(on)
+    terminations, windows, suspensions = people_facts(
+        optionee_ids, {g.plan.company_id for g in grants}
+    )
+    for grant in grants:
+        grant._facts = GrantFacts(
+            installments=installments[grant.pk],
+            exercised=exercised[grant.pk],
+            termination=terminations.get(grant.optionee_id),
+            suspensions=suspensions[grant.plan.company_id],
+            liability_windows=windows.get(grant.optionee_id, []),
+            awaiting_payment=tuple(awaiting[grant.pk]),
+        )
+
+
+class Grant(models.Model):
+    class Type(models.TextChoices):
+        NSO = "NSO", "Non-qualified stock option"
+        ISO = "ISO", "Incentive stock option"
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        EXERCISED = "exercised", "Fully exercised"
+        EXPIRED = "expired", "Expired"
+
+    number = models.CharField(max_length=50, unique=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
+    optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="grants")
+    terms = models.ForeignKey(GrantTerms, on_delete=models.PROTECT, related_name="grants")
+    option_type = models.CharField(max_length=3, choices=Type.choices, default=Type.NSO)
+    grant_date = models.DateField()
+    shares = models.PositiveBigIntegerField()
+    exercise_price = models.DecimalField(max_digits=14, decimal_places=4)
+    term_end = models.DateField("end of term")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.GRANTED)
+    expires_on = models.DateField(
+        "effective expiration date",
+        help_text="Recomputed by every change that can move it; read by the nightly job.",
+    )
+    expiration_clause = models.CharField(max_length=10, default="5a")
+    returned_shares = models.PositiveBigIntegerField(
+        default=0, help_text="Shares returned to the plan reserve (forfeited or expired)."
+    )
+    next_action_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The next night the nightly job must look at this grant (an expiry warning "
+        "or the expiry itself); empty once nothing more is due.",
+    )
+    documents_version = models.CharField(
+        max_length=100, default="1", help_text="Version of the agreement and attachments."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[AuditSource])
+    objects = GrantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="grant_shares_positive"),
+            models.CheckConstraint(
+                condition=Q(exercise_price__gte=0), name="grant_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(term_end__gt=F("grant_date")), name="grant_term_after_grant_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__lte=F("term_end")), name="grant_expires_within_term"
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_shares__lte=F("shares")), name="grant_returned_within_grant"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_on"],
+                condition=Q(status="granted"),
+                name="grant_outstanding_expiry",
+            ),
+            models.Index(
+                fields=["next_action_on"],
+                condition=Q(status="granted"),
+                name="grant_next_action",
+            ),
+            # An optionee's outstanding grants and their last day, read from the index alone
+            # (the dashboard's terminated-but-still-exercisable panel, 20,000 terminations).
+            models.Index(
+                fields=["optionee", "expires_on"],
+                condition=Q(status="granted"),
+                name="grant_outstanding_by_optionee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def company(self) -> Company:
+        return self.plan.company
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_facts", None)  # read again with the row
+        self.__dict__.pop("_warnings_sent", None)
+        super().refresh_from_db(*args, **kwargs)
+
+    # -- creating
+
+    @staticmethod
+    def check_schedule(
+        grant_date: dt.date, shares: int, installments: list[tuple[dt.date, int]]
+    ) -> list[rules.Installment]:
+        """Paragraph 1a: the schedule must be the whole grant, with no installment before the
+        grant date. Returns the installments; raises what ``rules.check_schedule`` raises.
+        Used by ``create`` and by any screen that previews a schedule before saving."""
+        schedule = [
+            rules.Installment(require_date(d, "An installment date"), rules.whole_shares(n))
+            for d, n in installments
+        ]
+        rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+        return schedule
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        number: str,
+        plan: Plan,
+        optionee: Optionee,
+        grant_date: dt.date,
+        shares: int,
+        exercise_price: Decimal,
+        term_end: dt.date,
+        installments: list[tuple[dt.date, int]],
+        option_type: str = Type.NSO,
+        grant_terms: GrantTerms | None = None,
+    ) -> Grant:
+        """Grant an option with its vesting schedule, checked against the plan (paragraphs
+        1a and 10). Nothing is written unless every check passes. One grant of
+        ``create_many``: the same checks, the same rows, the same history."""
+        [outcome] = cls.create_many(
+            [
+                {
+                    "number": number,
+                    "plan": plan,
+                    "optionee": optionee,
+                    "grant_date": grant_date,
+                    "shares": shares,
+                    "exercise_price": exercise_price,
+                    "term_end": term_end,
+                    "installments": installments,
+                    "option_type": option_type,
+                    "grant_terms": grant_terms,
+                }
+            ]
+        )
+        if isinstance(outcome, ValidationError):
+            raise outcome
+        return outcome
+
+    @classmethod
+    def create_many(
+        cls, specs: list[dict], *, save: bool = True, batch_size: int = 5_000
+    ) -> list[Grant | ValidationError]:
+        """Grant many options at once (an import). Each spec holds the keyword arguments of
+        ``create`` and is checked exactly as ``create`` checks one grant: the same checks
+        in the same order with the same messages (paragraphs 1a, 2a and 10, the grant
+        number, the company). The plan's reserve is consumed in the order of the specs by
+        those that pass, so the spec that would overflow it is the one refused, as if each
+        had been made by ``create`` one after the other.
+
+        The queries do not depend on the number of specs (beyond one per ``batch_size``
+        values in a list): the plans are locked once, and the reserves, the closing prices
+        on the grant dates, the grant numbers already in the book, the optionees' standing
+        terminations and liability windows and the companies' registration suspensions are
+        each read in one query.
+
+        Returns, per spec in order, the grant or the ``ValidationError`` that refused it.
+        Nothing is written unless every spec passes, and nothing at all when ``save`` is
+        false (a check only). Then the optionees not yet saved, the grants and their
+        installments are inserted in batches, every row with its history.
+        """
+        outcomes: list = [None] * len(specs)
+        checked = []
+        for index, spec in enumerate(specs):
+            try:
+                grant_date = require_date(spec["grant_date"], "The grant date")
+                term_end = require_date(spec["term_end"], "The end of the term")
+                shares = rules.whole_shares(spec["shares"])
+                price = Decimal(str(spec["exercise_price"]))
+                if price < 0:
+                    raise ValidationError(
+                        "The exercise price cannot be negative.", code="bad_price"
+                    )
+                if spec["optionee"].company_id != spec["plan"].company_id:
+                    raise ValidationError(
+                        "The optionee and the plan belong to different companies.",
+                        code="company_mismatch",
+                    )
+                schedule = cls.check_schedule(grant_date, shares, spec["installments"])
+            except ValidationError as error:
+                outcomes[index] = error
+                continue
+            checked.append((index, spec, grant_date, term_end, shares, price, schedule))
+        if not checked:
+            return outcomes
+
+        def chunks(values: list) -> list[list]:
+            return [values[i : i + batch_size] for i in range(0, len(values), batch_size)]
+
+        made: list[tuple[Grant, list[rules.Installment]]] = []
+        with transaction.atomic():
+            # Locked once each, in a fixed order; the plan row alone, not its company.
+            plans = {
+                plan.pk: plan
+                for plan in Plan.objects.select_for_update(of=("self",))
+                .select_related("company")
+                .filter(pk__in={spec["plan"].pk for _, spec, *_ in checked})
+                .order_by("pk")
+            }
+            if len(plans) < len({spec["plan"].pk for _, spec, *_ in checked}):
+                raise Plan.DoesNotExist("A plan of these grants is no longer in the book.")
+            available = {pk: plan.share_reserve for pk, plan in plans.items()}
+            for plan_id, used in Plan.used_by_plan(
+                cls.objects.filter(plan_id__in=list(plans))
+            ).values_list("plan", "used"):
+                available[plan_id] -= used
+            companies = {plan.company_id: plan.company for plan in plans.values()}
+            closing: dict[tuple[int, dt.date], Decimal] = {}
+            for days in chunks(sorted({grant_date for _, _, grant_date, *_ in checked})):
+                for company_id, day, value in ClosingPrice.objects.filter(
+                    company_id__in=list(companies), date__in=days
+                ).values_list("company_id", "date", "price"):
+                    closing[company_id, day] = value
+            taken: set[str] = set()
+            numbers = [spec["number"] for _, spec, *_ in checked]
+            for values in in_lists(numbers):
+                taken.update(
+                    cls.objects.filter(number__in=values)
+                    .order_by()
+                    .values_list("number", flat=True)
+                )
+            terminations, windows, suspensions = people_facts(
+                {spec["optionee"].pk for _, spec, *_ in checked},
+                set(companies),
+                batch_size=batch_size,
+            )
+            today = {pk: company.today() for pk, company in companies.items()}
+            standard = None
+            for index, spec, grant_date, term_end, shares, price, schedule in checked:
+                plan, optionee, number = plans[spec["plan"].pk], spec["optionee"], spec["number"]
+                try:
+                    rules.check_price_at_grant(price, closing.get((plan.company_id, grant_date)))
+                    rules.check_plan_limits(
+                        shares=shares,
+                        grant_date=grant_date,
+                        term_end=term_end,
+                        reserve_available=available[plan.pk],
+                        max_term_years=plan.max_term_years,
+                    )
+                    if number in taken:
+                        raise ValidationError(
+                            f"Grant number {number} is already used; choose another.",
+                            code="duplicate",
+                        )
+                    terms = spec.get("grant_terms")
+                    if terms is None:
+                        if standard is None:
+                            standard = GrantTerms.objects.get_or_create(name="Standard")[0]
+                        terms = standard
+                    grant = cls(
+                        number=number,
+                        plan=plan,
+                        optionee=optionee,
+                        terms=terms,
+                        option_type=spec.get("option_type", cls.Type.NSO),
+                        grant_date=grant_date,
+                        shares=shares,
+                        exercise_price=price,
+                        term_end=term_end,
+                        expires_on=term_end,
+                    )
+                    # Derived before the grant has a key: no query for warnings sent.
+                    grant._derive(
+                        GrantFacts(
+                            installments=schedule,
+                            exercised=0,
+                            termination=terminations.get(optionee.pk),
+                            suspensions=suspensions[plan.company_id],
+                            liability_windows=windows.get(optionee.pk, []),
+                        ),
+                        today[plan.company_id],
+                    )
+                except ValidationError as error:
+                    outcomes[index] = error
+                    continue
+                available[plan.pk] -= shares
+                taken.add(number)
+                outcomes[index] = grant
+                made.append((grant, schedule))
+            if not save or len(made) < len(specs):
+                return outcomes
+            new_optionees = list(
+                {
+                    id(spec["optionee"]): spec["optionee"]
+                    for spec in specs
+                    if spec["optionee"].pk is None
+                }.values()
+            )
+            connection = transaction.get_connection()
+            if connection.vendor == "postgresql" and len(made) > 1:
+                # An import: PostgreSQL's COPY, the same rows and history, many times faster.
+                for model, objs in ((Optionee, new_optionees), (cls, [g for g, _ in made])):
+                    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+                    if model is cls:
+                        for grant in objs:
+                            grant.optionee = grant.optionee  # its key, if it is new
+                    keys = cls._copy_with_history(
+                        model, [tuple(f.pre_save(obj, True) for f in fields) for obj in objs]
+                    )
+                    for obj, key in zip(objs, keys, strict=True):
+                        obj.pk = key
+                        obj._state.adding, obj._state.db = False, connection.alias
+                cls._copy_with_history(
+                    Installment,
+                    [
+                        (grant.pk, i.vest_date, i.shares)
+                        for grant, schedule in made
+                        for i in schedule
+                    ],
+                    found_by="grant_id",  # the installments of new grants are all new
+                )
+                return outcomes
+            for batch in chunks(new_optionees):
+                bulk_create_with_history(batch, Optionee, batch_size=batch_size)
+            for batch in chunks(made):
+                # bulk_create takes each new optionee's key, now that it has one.
+                bulk_create_with_history([g for g, _ in batch], Grant, batch_size=batch_size)
+                # With history: the schedule's creation belongs in the audit trail too.
+                bulk_create_with_history(
+                    [
+                        Installment(grant=grant, vest_date=i.vest_date, shares=i.shares)
+                        for grant, schedule in batch
+                        for i in schedule
+                    ],
+                    Installment,
+                    batch_size=batch_size,
+                )
+        return outcomes
+
+    @staticmethod
+    def _copy_with_history(
+        model: type[models.Model], rows: list[tuple], *, found_by: str | None = None
+    ) -> list[int]:
+        """For ``create_many`` on PostgreSQL: insert ``rows`` (the values of ``model``'s
+        concrete fields but the key, in their order) by COPY, then their creation ("+")
+        history rows as ``bulk_create_with_history`` writes them (the user and the source of
+        the moment), copied from the new rows by the database.
+
+        Without ``found_by``, the keys are drawn from the table's sequence first and
+        returned in row order; with it (a foreign key column such as ``grant_id`` whose
+        rows in the table are all new), the table gives the keys and the new rows are
+        those with the values of ``found_by`` in ``rows``."""
+        connection = transaction.get_connection()
+        quote, meta = connection.ops.quote_name, model._meta
+        if not rows:
+            return []
+        table = quote(meta.db_table)
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        with connection.cursor() as cursor:
+            if found_by is None:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [meta.db_table, meta.pk.column, len(rows)],
+                )
+                keys = sorted(key for (key,) in cursor.fetchall())
+                columns = ", ".join(quote(f.column) for f in [meta.pk, *fields])
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for key, row in zip(keys, rows, strict=True):
+                        copy.write_row((key, *row))
+                found, values = meta.pk.column, keys
+            else:
+                keys = []
+                columns = ", ".join(quote(f.column) for f in fields)
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                at = [f.attname for f in fields].index(found_by)
+                found = meta.get_field(found_by.removesuffix("_id")).column
+                values = sorted({row[at] for row in rows})
+            if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+                return keys
+            history = model.history.model
+            user = history.get_default_history_user(model())
+            columns_of = {f.attname: f.column for f in meta.concrete_fields}
+            fixed = {
+                "history_date": timezone.now(),
+                "history_change_reason": None,
+                "history_type": "+",
+                "history_user_id": user.pk if user else None,
+            }
+            targets, sources, params = [], [], []
+            for f in history._meta.concrete_fields:
+                if f.primary_key:
+                    continue
+                targets.append(quote(f.column))
+                if f.attname in columns_of:
+                    sources.append(f"{table}.{quote(columns_of[f.attname])}")
+                else:
+                    sources.append("%s")
+                    params.append(fixed[f.attname] if f.attname in fixed else f.get_default())
+            cursor.execute(
+                f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(targets)}) "
+                f"SELECT {', '.join(sources)} FROM {table} "
+                f"WHERE {table}.{quote(found)} = ANY(%s) ORDER BY {table}.{quote(meta.pk.column)}",
+                [*params, values],
+            )
+        return keys
+
+    # -- reading
+
+    def facts(self) -> GrantFacts:
+        """Gather the rows the rules read (or those ``with_facts()`` read with the grant)."""
+        gathered = self.__dict__.get("_facts")
+        if gathered is not None:
+            return gathered
+        termination = self.optionee.active_termination()
+        exercises = list(self.exercises.all())
+        return GrantFacts(
+            installments=[
+                rules.Installment(i.vest_date, i.shares) for i in self.installments.all()
+            ],
+            exercised=sum(e.shares for e in exercises if e.status != Exercise.Status.CANCELLED),
+            termination=termination.as_rules() if termination else None,
+            suspensions=self.company.suspension_periods(),
+            liability_windows=self.optionee.liability_periods(),
+            awaiting_payment=tuple(
+                e.exercise_date for e in exercises if e.status == Exercise.Status.AWAITING_PAYMENT
+            ),
+        )
+
+    def expiration(
+        self, as_of: dt.date | None = None, facts: GrantFacts | None = None
+    ) -> rules.Expiration:
+        """The effective expiration date with the clause that sets it (paragraph 5)."""
+        facts = facts or self.facts()
+        return rules.expiration(
+            term_end=self.term_end,
+            terms=self.terms.as_rules(),
+            termination=facts.termination,
+            suspensions=facts.suspensions,
+            liability_windows=facts.liability_windows,
+            today=as_of or self.company.today(),
+        )
+
+    def expiration_date(self, as_of: dt.date | None = None) -> dt.date:
+        """The last day on which the option may be exercised, through business hours."""
+        return self.expiration(as_of).on
+
+    def vested_shares(self, on: dt.date) -> int:
+        on = require_date(on, "The date")
+        facts = self.facts()
+        return rules.vested_shares(facts.installments, on, facts.service_end)
+
+    def forfeited_shares(self) -> int:
+        facts = self.facts()
+        return rules.forfeited_shares(facts.installments, facts.service_end)
+
+    def exercised_shares(self) -> int:
+        return self.facts().exercised
+
+    def exercisable_shares(self, on: dt.date) -> int:
+        on = require_date(on, "The date")
+        facts = self.facts()
+        if self.status == self.Status.EXPIRED:
+            return 0
+        return rules.exercisable_shares(
+            installments=facts.installments,
+            on=on,
+            exercised=facts.exercised,
+            service_end=facts.service_end,
+            expires_on=self.expiration(facts=facts).on,
+            suspensions=facts.suspensions,
+        )
+
+    def position(
+        self, on: dt.date | None = None, *, closing_price: ClosingPrice | bool | None = False
+    ) -> Position:
+        """Vested, exercised, exercisable, unvested and the next vesting on ``on`` (today).
+
+        Pass ``closing_price`` (a ClosingPrice or None) when the caller has already looked it
+        up, so a page of many grants asks for it once.
+        """
+        on = on or self.company.today()
+        facts = self.facts()
+        expires = self.expiration(facts=facts)
+        vested = rules.vested_shares(facts.installments, on, facts.service_end)
+        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        upcoming = [
+            i
+            for i in sorted(facts.installments, key=lambda i: i.vest_date)
+            if i.vest_date > on and (facts.service_end is None or i.vest_date <= facts.service_end)
+        ]
+        exercisable = (
+            0
+            if self.status == self.Status.EXPIRED
+            else rules.exercisable_shares(
+                installments=facts.installments,
+                on=on,
+                exercised=facts.exercised,
+                service_end=facts.service_end,
+                expires_on=expires.on,
+                suspensions=facts.suspensions,
+            )
+        )
+        price = self.company.closing_price(on) if closing_price is False else closing_price
+        return Position(
+            on=on,
+            total=self.shares,
+            vested=vested,
+            exercised=facts.exercised,
+            exercisable=exercisable,
+            unvested=self.shares - vested - forfeited,
+            forfeited=forfeited,
+            next_vest_date=upcoming[0].vest_date if upcoming else None,
+            next_vest_shares=upcoming[0].shares if upcoming else 0,
+            expiration=expires,
+            terminated_on=facts.service_end,
+            closing_price=price.price if price else None,
+            vested_value=(
+                rules.aggregate_price(max(0, vested - facts.exercised), price.price)
+                if price
+                else None
+            ),
+        )
+
+    def schedule(self, on: dt.date | None = None) -> list[ScheduleRow]:
+        """Each installment with what is vested, forfeited and exercised of it."""
+        on = on or self.company.today()
+        facts = self.facts()
+        return [
+            ScheduleRow(
+                vest_date=item.vest_date,
+                shares=item.shares,
+                vested=item.vest_date <= on
+                and (facts.service_end is None or item.vest_date <= facts.service_end),
+                forfeited=facts.service_end is not None and item.vest_date > facts.service_end,
+                exercised=item.shares - remainder,
+            )
+            for item, remainder in rules.unexercised_by_installment(
+                facts.installments, facts.exercised
+            )
+        ]
+
+    # -- verbs
+
+    def refresh_expiration(self, as_of: dt.date | None = None) -> None:
+        """Store what the rules derive from every event so far: the effective expiration
+        date and its clause, the shares returned to the plan (forfeited at termination,
+        paragraph 5c) and the next night the nightly job must look at the grant.
+
+        Called inside the transaction of each verb that can move them, with the row locked.
+        """
+        changed = self._derive(self.facts(), as_of or self.company.today())
+        if changed:
+            self.save(update_fields=changed)
+
+    def _derive(self, facts: GrantFacts, today: dt.date) -> list[str]:
+        """Set the stored derived fields from ``facts``; return the names that changed.
+
+        The status follows the rows too: a termination (or its reversal, or a cancelled
+        exercise) can make every share that will ever vest exercised, or no longer so. An
+        expired grant returns its forfeited and its unexercised shares to the plan.
+        """
+        changed = []
+        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        returned = rules.returned_shares(
+            shares=self.shares,
+            exercised=facts.exercised,
+            forfeited=forfeited,
+            expired=self.status == Grant.Status.EXPIRED,
+        )
+        if self.status != Grant.Status.EXPIRED:
+            done = rules.fully_exercised(
+                shares=self.shares, exercised=facts.exercised, forfeited=forfeited
+            )
+            status = Grant.Status.EXERCISED if done else Grant.Status.GRANTED
+            if self.status != status:
+                self.status = status  # before the next action: it depends on the status
+                changed.append("status")
+        expires = self.expiration(as_of=today, facts=facts)
+        derived = {
+            "returned_shares": returned,
+            "expires_on": expires.on,
+            "expiration_clause": expires.clause,
+            "next_action_on": self._next_action_on(expires.on, today),
+        }
+        for name, value in derived.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        return changed
+
+    def _next_action_on(self, expires_on: dt.date, today: dt.date) -> dt.date | None:
+        if self.status != Grant.Status.GRANTED:
+            return None
+        offsets = self.company.warning_offsets()
+        due = rules.due_expiry_warning(expires_on, today, offsets)
+        return rules.next_nightly_action(
+            expires_on,
+            today,
+            offsets,
+            due_warning_sent=due is not None and self._warned(expires_on, due),
+        )
+
+    def _warned(self, expires_on: dt.date, days_before: int) -> bool:
+        if self.pk is None:
+            return False
+        sent = self.__dict__.get("_warnings_sent")  # read with the batch by the nightly job
+        if sent is not None:
+            return (expires_on, days_before) in sent
+        return self.notices.filter(
+            kind=Notice.Kind.EXPIRY_WARNING, about_expiration=expires_on, days_before=days_before
+        ).exists()
+
+    def run_nightly(self, as_of: dt.date) -> str:
+        """The nightly expiry check for this grant on ``as_of``; see ``run_nightly_many``."""
+        outcome = Grant.run_nightly_many([self.pk], as_of)[self.pk]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    @classmethod
+    def run_nightly_many(cls, pks: list[int], as_of: dt.date) -> dict[int, str | Exception]:
+        """The nightly expiry check (paragraphs 5 and 9) for a batch of grants on ``as_of``.
+
+        Locks the grants that no other copy of the job holds, reads them and every fact
+        the rules need in a fixed number of queries, decides each grant's outcome, then
+        writes every notice and every changed grant, each with its history, in one insert
+        and one update. The outcomes, by grant:
+        - "paused": an open-ended registration suspension pauses the post-termination
+          clock (5b(iii)): the date is not final, so nothing expires and no warning goes.
+        - "held": past expiration, but an exercise from before it still awaits payment;
+          expiring now would cut across it, so the grant is looked at again tomorrow.
+        - "expired": past expiration: status expired, unexercised shares back to the plan,
+          and a written notice to the optionee.
+        - "warned": an expiry warning was due and is sent as a written notice.
+        - "nothing" / "skipped": nothing was due, or another copy of the job has the grant
+          (or it is no longer outstanding).
+        - an exception: that grant's check failed; it is left as it was, and the rest of
+          the batch goes on (one bad grant must not stop the night).
+        """
+        outcomes: dict[int, str | Exception] = {}
+        try:
+            with transaction.atomic():
+                grants = list(
+                    # Lock the grant rows alone (of=self): the joined plan and company rows
+                    # are shared by every grant, and locking them would make a second copy
+                    # of the job skip grants nobody is working on.
+                    Grant.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(pk__in=pks, status=Grant.Status.GRANTED)
+                    .with_facts()
+                    .order_by("pk")
+                )
+                sent: dict[int, set] = {g.pk: set() for g in grants}
+                for grant_id, about, days in Notice.objects.filter(
+                    grant_id__in=list(sent), kind=Notice.Kind.EXPIRY_WARNING
+                ).values_list("grant_id", "about_expiration", "days_before"):
+                    sent[grant_id].add((about, days))
+                for grant in grants:
+                    grant._warnings_sent = sent[grant.pk]
+                notices, changed_grants, changed_fields = [], [], set()
+                for grant in grants:
+                    try:
+                        outcome, changed, notice = grant._plan_nightly(as_of)
+                    except Exception as error:  # reported by the caller, by grant
+                        outcomes[grant.pk] = error
+                        continue
+                    outcomes[grant.pk] = outcome
+                    if notice is not None:
+                        notices.append(notice)
+                    if changed:
+                        changed_grants.append(grant)
+                        changed_fields.update(changed)
+                if notices:
+                    addresses = Optionee.notice_addresses_on(
+                        {n.optionee_id for n in notices}, as_of
+                    )
+                    for notice in notices:
+                        notice.prepare(address=addresses.get(notice.optionee_id, ""))
+                    bulk_create_with_history(notices, Notice)
+                if changed_grants:
+                    bulk_set(changed_grants, sorted(changed_fields))
+                    Grant.history.bulk_history_create(changed_grants, update=True)
+                events.notices_given.send(sender=Notice, notices=notices)
+        except DatabaseError as error:
+            if len(pks) == 1:
+                return {pks[0]: error}
+            # One grant's write failed and took the batch with it: redo them one by one,
+            # so only that grant is reported.
+            outcomes = {}
+            for pk in pks:
+                outcomes.update(Grant.run_nightly_many([pk], as_of))
+            return outcomes
+        for pk in pks:
+            outcomes.setdefault(pk, "skipped")
+        return outcomes
+
+    def _plan_nightly(self, as_of: dt.date) -> tuple[str, list[str], Notice | None]:
+        """Decide this grant's nightly outcome from the rules as of ``as_of`` and set its
+        derived fields; return the outcome, the changed field names and the notice to give
+        (unsaved). Reads the facts ``run_nightly_many`` gathered for the batch."""
+        facts = self.facts()
+        expires = self.expiration(as_of=as_of, facts=facts)
+        tomorrow = as_of + dt.timedelta(days=1)
+        paused = expires != self.expiration(as_of=tomorrow, facts=facts)
+        outcome, notice = "nothing", None
+        if paused:
+            outcome = "paused"
+        elif as_of > expires.on:
+            if any(day <= expires.on for day in facts.awaiting_payment):
+                outcome = "held"
+            else:
+                return "expired", self._expire(expires, facts), self._expiry_notice(expires, as_of)
+        else:
+            due = rules.due_expiry_warning(expires.on, as_of, self.company.warning_offsets())
+            if due is not None and not self._warned(expires.on, due):
+                notice = self._warning_notice(expires, as_of, due)
+                self._warnings_sent = {*self.__dict__.get("_warnings_sent", ()), (expires.on, due)}
+                outcome = "warned"
+        changed = self._derive(facts, as_of)
+        if outcome in ("paused", "held"):
+            self.next_action_on = tomorrow
+            changed = [*{*changed, "next_action_on"}]
+        return outcome, changed, notice
+
+    def _expire(self, expires: rules.Expiration, facts: GrantFacts) -> list[str]:
+        """Mark the grant expired: its unexercised shares return to the plan."""
+        self.status = Grant.Status.EXPIRED
+        self.expires_on, self.expiration_clause = expires.on, expires.clause
+        self.returned_shares = rules.returned_shares(
+            shares=self.shares,
+            exercised=facts.exercised,
+            forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
+            expired=True,
+        )
+        self.next_action_on = None
+        return ["status", "expires_on", "expiration_clause", "returned_shares", "next_action_on"]
+
+    def _expiry_notice(self, expires: rules.Expiration, as_of: dt.date) -> Notice:
+        return self._notice(
+            kind=Notice.Kind.EXPIRED,
+            subject=f"Your option {self.number} has expired",
+            body=(
+                f"Your option under grant {self.number} expired at the end of business hours "
+                f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
+                f"{expires.explanation}) and can no longer be exercised. "
+                f"{self.returned_shares:,} unexercised shares returned to the plan."
+            ),
+            expires=expires,
+            as_of=as_of,
+            days_before=0,
+        )
+
+    def _warning_notice(
+        self, expires: rules.Expiration, as_of: dt.date, days_before: int
+    ) -> Notice:
+        days_left = (expires.on - as_of).days
+        return self._notice(
+            kind=Notice.Kind.EXPIRY_WARNING,
+            subject=f"Your option {self.number} expires on {expires.on:%B %-d, %Y}",
+            body=(
+                f"Your option under grant {self.number} can be exercised through the end of "
+                f"business hours on {expires.on:%A, %B %-d, %Y}: "
+                f"{days_left} day{'s' if days_left != 1 else ''} from {as_of:%B %-d, %Y}. "
+                f"Why this date: paragraph {expires.clause}, {expires.explanation} "
+                f"A notice of exercise counts from the business day it is received during "
+                f"business hours."
+            ),
+            expires=expires,
+            as_of=as_of,
+            days_before=days_before,
+        )
+
+    def _notice(self, *, kind, subject, body, expires, as_of, days_before) -> Notice:
+        """A written notice to the optionee (paragraph 9), not yet saved: by e-mail,
+        effective that day, when an address is on file; otherwise by U.S. mail to the
+        notice address, effective five days after deposit, left in the administrator's
+        print queue (the Notices list, filtered by method "mail", with its print page)."""
+        optionee = self.optionee
+        emailed = bool(optionee.email or (optionee.user and optionee.user.email))
+        return Notice(
+            company=self.company,
+            optionee=optionee,
+            grant=self,
+            direction=Notice.Direction.TO_OPTIONEE,
+            method=Notice.Method.EMAIL if emailed else Notice.Method.MAIL,
+            kind=kind,
+            subject=subject,
+            body=body,
+            sent_on=as_of,
+            received_on=as_of if emailed else None,
+            about_expiration=expires.on,
+            days_before=days_before,
+        )
+
+    def _check_exercise(
+        self,
+        shares: object,
+        at: dt.date | dt.datetime,
+        payment_method: str,
+        by,
+        delivered_by: Successor | None = None,
+    ) -> ExerciseCheck:
+        """Apply every rule an exercise must pass (paragraphs 1–7) as of ``at``; write nothing.
+
+        Called by ``preview_exercise`` as is, and by ``request_exercise`` on the locked row.
+        """
+        shares = rules.whole_shares(shares)
+        if payment_method not in rules.PAYMENT_METHODS:
+            raise ValidationError(
+                f"“{payment_method}” is not a payment method; use cash, check or regt "
+                f"(the Regulation T broker-assisted program).",
+                code="bad_payment_method",
+            )
+        company = self.company
+        if isinstance(at, dt.date):  # a datetime too; anything else deemed_received refuses
+            day = at.date() if isinstance(at, dt.datetime) else at
+            within_calendar(day, "The date the notice was received")
+        exercise_date = rules.deemed_received(at, company.calendar())
+        optionee = self.optionee
+        if by is not None:  # the portal: the person signed in exercises
+            successor = optionee.successors.filter(user=by).first()
+            acting_is_optionee = by.pk == optionee.user_id
+        else:  # a paper notice an administrator records: who delivered it
+            successor = delivered_by
+            if successor is not None and successor.optionee_id != optionee.pk:
+                raise ValidationError(
+                    f"{successor.name} is not a recorded successor of {optionee.legal_name}.",
+                    code="not_successor",
+                )
+            acting_is_optionee = successor is None
+        rules.check_exerciser(
+            acting_is_optionee=acting_is_optionee,
+            acting_is_successor=successor is not None,
+            deceased=optionee.date_of_death is not None,
+        )
+        if self.status == Grant.Status.EXPIRED:
+            raise ValidationError(
+                f"Grant {self.number} expired on {self.expires_on:%Y-%m-%d}.", code="expired"
+            )
+        facts = self.facts()
+        expires = self.expiration(facts=facts)
+        rules.check_not_expired(exercise_date, expires)
+        rules.check_registration(exercise_date, facts.suspensions)
+        exercisable = rules.exercisable_shares(
+            installments=facts.installments,
+            on=exercise_date,
+            exercised=facts.exercised,
+            service_end=facts.service_end,
+            expires_on=expires.on,
+            suspensions=facts.suspensions,
+        )
+        rules.check_minimum_exercise(
+            shares=shares,
+            installments=facts.installments,
+            on=exercise_date,
+            exercised=facts.exercised,
+            exercisable=exercisable,
+            service_end=facts.service_end,
+            minimum=self.terms.minimum_exercise,
+        )
+        return ExerciseCheck(
+            shares=shares,
+            exercise_date=exercise_date,
+            exercisable=exercisable,
+            expires=expires,
+            aggregate_price=rules.aggregate_price(shares, self.exercise_price),
+            successor=successor,
+            facts=facts,
+        )
+
+    def preview_exercise(
+        self,
+        shares: object,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        delivered_by: Successor | None = None,
+    ) -> ExercisePreview:
+        """What an exercise would be, before it is submitted: its exercise date, aggregate
+        price and the tax estimate at the latest closing price (paragraphs 2 and 6b).
+        Raises the same ValidationError that ``request_exercise`` would."""
+        check = self._check_exercise(shares, at, payment_method, by, delivered_by)
+        price = self.company.closing_price(check.exercise_date)
+        spread = withholding = None
+        if price is not None:
+            spread = rules.taxable_spread(check.shares, self.exercise_price, price.price)
+            withholding = rules.withholding_estimate(
+                check.shares, self.exercise_price, price.price, self.company.withholding_rates()
+            )
+        return ExercisePreview(
+            shares=check.shares,
+            exercise_date=check.exercise_date,
+            exercisable=check.exercisable,
+            expires=check.expires,
+            aggregate_price=check.aggregate_price,
+            fair_market_value=price.price if price else None,
+            fair_market_value_date=price.date if price else None,
+            taxable_spread=spread,
+            withholding=withholding or [],
+        )
+
+    def request_exercise(
+        self,
+        shares: int,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        payment_received: bool = False,
+        notice_method: str | None = None,
+        submission_key: str | None = None,
+        delivered_by: Successor | None = None,
+    ) -> Exercise:
+        """Exercise the option by a written notice delivered at ``at`` (paragraphs 1–7).
+
+        ``at`` is a date (a notice received during business hours that day) or an aware
+        datetime (the business-hours rule decides the exercise date). ``by`` is the user
+        acting: the optionee or, after death, a recorded successor; None when a stock
+        administrator records a paper notice, which ``delivered_by`` then names (None: the
+        optionee; after a death, the recorded successor who delivered it). The grant row
+        is locked, so two requests
+        can never exercise the same shares. Refused exercises raise ValidationError and
+        write nothing. A ``submission_key`` makes the request idempotent: a second request
+        with the same key (a double click, the back button, a retry) returns the exercise
+        the first one recorded.
+        """
+        with transaction.atomic():
+            grant = (
+                # The grant row alone: exercises of different grants must not queue up
+                # behind a lock on the company row they share.
+                Grant.objects.select_for_update(of=("self",))
+                .select_related("plan__company", "optionee", "terms")
+                .get(pk=self.pk)
+            )
+            if submission_key:
+                # Checked under the grant's lock, so two racing copies see each other.
+                earlier = Exercise.objects.filter(submission_key=submission_key).first()
+                if earlier is not None:
+                    if earlier.grant_id != grant.pk:
+                        raise ValidationError(
+                            "This form was already used for another grant; start again.",
+                            code="submission_key_reused",
+                        )
+                    self.refresh_from_db()
+                    return earlier
+            check = grant._check_exercise(shares, at, payment_method, by, delivered_by)
+            shares = check.shares
+            received_at = at if isinstance(at, dt.datetime) else None
+            notice = Notice.objects.create(
+                company=grant.company,
+                optionee=grant.optionee,
+                grant=grant,
+                direction=Notice.Direction.TO_COMPANY,
+                method=notice_method or (Notice.Method.PORTAL if by else Notice.Method.PERSONAL),
+                kind=Notice.Kind.EXERCISE,
+                subject=f"Notice of exercise: {shares:,} shares of grant {grant.number}",
+                body=(
+                    f"Exercise of {shares:,} shares at ${grant.exercise_price} per share, "
+                    f"paid by {dict(Exercise.PaymentMethod.choices)[payment_method]}."
+                ),
+                received_on=check.exercise_date,
+                received_at=received_at,
+            )
+            today = grant.company.today()
+            exercise = Exercise.objects.create(
+                grant=grant,
+                shares=shares,
+                exercise_date=check.exercise_date,
+                notice_received_at=received_at,
+                payment_method=payment_method,
+                price_per_share=grant.exercise_price,
+                aggregate_price=check.aggregate_price,
+                payment_received_on=min(today, check.exercise_date) if payment_received else None,
+                status=Exercise.Status.PAID
+                if payment_received
+                else Exercise.Status.AWAITING_PAYMENT,
+                requested_by=by,
+                successor=check.successor,
+                notice=notice,
+                submission_key=submission_key or None,
+            )
+            facts = check.facts
+            if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
+                facts.installments, facts.service_end
+            ):
+                grant.status = Grant.Status.EXERCISED
+                grant.save(update_fields=["status"])
+            events.exercise_step.send(sender=Exercise, exercise=exercise, step="recorded")
+        self.refresh_from_db()
+        return exercise
+
+    def acknowledgement(self) -> Acknowledgement | None:
+        """The optionee's acknowledgement of the current documents, if given."""
+        return next(
+            (
+                a
+                for a in self.acknowledgements.all()
+                if a.documents_version == self.documents_version
+            ),
+            None,
+        )
+
+    def acknowledge(self, user) -> Acknowledgement:
+        """Record that the optionee acknowledged receipt of the grant and its attachments
+        and that it is the entire understanding (the statements closing the agreement):
+        who, when, and which version of the documents. Acknowledging twice keeps the first."""
+        if user is None or user.pk != self.optionee.user_id:
+            raise ValidationError(
+                "Only the optionee acknowledges receipt of the grant.", code="not_optionee"
+            )
+        acknowledgement, _ = Acknowledgement.objects.get_or_create(
+            grant=self, documents_version=self.documents_version, defaults={"user": user}
+        )
+        return acknowledgement
+
+
+class Installment(models.Model):
+    """One installment of the vesting schedule (paragraph 1a)."""
+
+    # No index of its own: the unique (grant, vest_date) index below serves every lookup by
+    # grant, and a second index over 18 million rows slowed every bulk write.
+    grant = models.ForeignKey(
+        Grant, on_delete=models.CASCADE, related_name="installments", db_index=False
+    )
+    vest_date = models.DateField("date of earliest exercise (vesting)")
+    shares = models.PositiveBigIntegerField()
+
+    history = HistoricalRecords(bases=[AuditSource])
+
+    class Meta:
+        ordering = ["vest_date"]
+        constraints = [
+            models.CheckConstraint(condition=Q(shares__gt=0), name="installment_shares_positive"),
+            models.UniqueConstraint(fields=["grant", "vest_date"], name="installment_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shares:,} on {self.vest_date:%Y-%m-%d}"

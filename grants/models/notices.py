@@ -1,0 +1,158 @@
+"""Written notices between the company and an optionee (paragraph 9), and the optionee's
+acknowledgement of the grant and its attachments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from grants import rules
+from grants.audit import AuditSource
+from grants.models.company import Company
+from grants.models.dates import within_calendar
+
+
+class Notice(models.Model):
+    """A written notice between the company and an optionee (paragraph 9)."""
+
+    class Direction(models.TextChoices):
+        TO_COMPANY = "to_company", "From the optionee to the company"
+        TO_OPTIONEE = "to_optionee", "From the company to the optionee"
+
+    class Method(models.TextChoices):
+        PERSONAL = "personal", "Personal delivery"
+        MAIL = "mail", "U.S. mail, postage prepaid"
+        EMAIL = "email", "E-mail"
+        PORTAL = "portal", "Optionee portal"
+
+    class Kind(models.TextChoices):
+        EXERCISE = "exercise", "Notice of exercise"
+        ADDRESS_CHANGE = "address_change", "Change of notice address"
+        EXPIRY_WARNING = "expiry_warning", "Expiry warning"
+        EXPIRED = "expired", "Option expired"
+        GENERAL = "general", "General"
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="notices")
+    optionee = models.ForeignKey("Optionee", on_delete=models.PROTECT, related_name="notices")
+    grant = models.ForeignKey(
+        "Grant", on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.GENERAL)
+    subject = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    address = models.TextField(blank=True, help_text="Where it was sent or delivered.")
+    sent_on = models.DateField(null=True, blank=True, help_text="Mailed (deposited) or sent.")
+    received_on = models.DateField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    effective_on = models.DateField(null=True, blank=True, editable=False)
+    about_expiration = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For an expiry warning or expiry notice: the expiration date it is about.",
+    )
+    days_before = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For an expiry warning: the offset (days before expiration) it was sent for.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(bases=[AuditSource])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(received_on__isnull=True)
+                | Q(sent_on__isnull=True)
+                | Q(received_on__gte=F("sent_on")),
+                name="notice_received_after_sent",
+            ),
+            # The nightly job's idempotency, enforced by the database: one warning per
+            # offset per expiration date, one expiry notice per grant and date, even when
+            # two copies of the job run at once.
+            models.UniqueConstraint(
+                fields=["grant", "kind", "about_expiration", "days_before"],
+                condition=Q(kind__in=["expiry_warning", "expired"]),
+                name="expiry_notice_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def save(self, *args, **kwargs):
+        self.prepare()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "effective_on", "address"}
+        super().save(*args, **kwargs)
+
+    def prepare(self, address: str | None = None) -> None:
+        """Set what a notice derives before it is stored (also for ``bulk_create``): the
+        date it takes effect and, for a notice to the optionee, the address on file (pass
+        ``address`` when it has been read already)."""
+        self.effective_on = self.compute_effective_on()
+        if not self.address and self.direction == self.Direction.TO_OPTIONEE:
+            self.address = (
+                address if address is not None else self.optionee.notice_address(self.sent_on)
+            )
+
+    def compute_effective_on(self) -> dt.date | None:
+        """Paragraph 9: effective on receipt; a notice the company mails takes effect five
+        days after deposit, or on receipt if that is earlier."""
+        mailed = (
+            self.sent_on
+            if self.direction == self.Direction.TO_OPTIONEE and self.method == self.Method.MAIL
+            else None
+        )
+        days = (
+            self.grant.terms.mail_notice_days if self.grant_id else rules.Terms().mail_notice_days
+        )
+        return rules.notice_effective_date(
+            received_on=self.received_on, mailed_on=mailed, mail_notice_days=days
+        )
+
+    def clean(self):
+        """Paragraph 9: the dates a notice takes effect from must be dates the book keeps
+        (a mistyped year such as 9999 would put its effective date past the calendar)."""
+        errors = {}
+        for name in ("sent_on", "received_on"):
+            day = getattr(self, name)
+            if day is not None:
+                try:
+                    within_calendar(day, self._meta.get_field(name).verbose_name.capitalize())
+                except ValidationError as error:
+                    errors[name] = error
+        if errors:
+            raise ValidationError(errors)
+
+
+class Acknowledgement(models.Model):
+    """The optionee's acknowledgement of receipt of the grant and its attachments."""
+
+    grant = models.ForeignKey("Grant", on_delete=models.PROTECT, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+    documents_version = models.CharField(max_length=100)
+
+    history = HistoricalRecords(bases=[AuditSource])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "documents_version"], name="acknowledged_once_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant} acknowledged {self.acknowledged_at:%Y-%m-%d}"
