@@ -11,7 +11,7 @@ reported, not just the first.
 What this module checks is the *form* of each value (a date is a date, shares are whole)
 and the consistency of the file with itself (a grant number once, one person's details the
 same on every line). Whether the book accepts a row is the models' decision: the commands
-hand the rows to the model verbs (``Grant.create_many``, the batch form of
+hand the rows to the model verbs (``granting.create_many``, the batch form of
 ``Grant.create``; ``Optionee.terminate``) and report each refusal against the row's line.
 """
 

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from grants.models import ClosingPrice, Grant, Installment, Optionee, Plan, Termination
 from grants.schedules import build_schedule
+from grants.services import granting
 from tests.conftest import d
 from tests.factories import CompanyFactory, GrantTermsFactory, PlanFactory, changes_nothing
 
@@ -213,13 +214,13 @@ def test_a_refusal_by_the_database_undoes_the_file_and_says_what_to_do(
 ):
     # Another session adds grant G-0001 between this import's checks and its writes: the
     # unique grant number stops the write, after the new optionee and grant were inserted.
-    made = Grant.create_many
+    made = granting.create_many
 
     def racing(specs, **kwargs):
         made(specs, **kwargs)
         raise IntegrityError('duplicate key value violates unique constraint "number"')
 
-    monkeypatch.setattr(Grant, "create_many", racing)
+    monkeypatch.setattr(granting, "create_many", racing)
     path = csv_file(tmp_path, line(number="G-0001"))
     _, err = refused(path)
     assert not Optionee.objects.filter(employee_id="V-3001").exists()
@@ -605,7 +606,7 @@ def test_create_many_checks_every_spec_and_writes_only_when_all_pass(grant):
         {**base, "number": "M-6", "term_end": d("2020-03-01")},
     ]
     with changes_nothing(grant):
-        outcomes = Grant.create_many(specs)
+        outcomes = granting.create_many(specs)
     assert isinstance(outcomes[0], Grant)
     assert outcomes[0].pk is None
     messages = [" ".join(o.messages) for o in outcomes[1:]]
@@ -617,7 +618,7 @@ def test_create_many_checks_every_spec_and_writes_only_when_all_pass(grant):
         "The plan allows a term of at most 10 years: end it on or before 2017-03-01.",
     ]
     with changes_nothing(grant):
-        assert all(isinstance(o, Grant) for o in Grant.create_many(specs[:1], save=False))
-    [made] = Grant.create_many(specs[:1])
+        assert all(isinstance(o, Grant) for o in granting.create_many(specs[:1], save=False))
+    [made] = granting.create_many(specs[:1])
     assert made.pk is not None
     assert schedule_of("M-1") == [(d("2008-03-01"), 1_000)]

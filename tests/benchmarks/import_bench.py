@@ -11,7 +11,7 @@ day of the grant dates (so the price check of paragraph 2a has something to comp
 few existing optionees, writes an n-line grant spreadsheet for it (varied vesting shapes,
 mostly as explicit installments, about 18 installments a grant; mostly new optionees, one
 line in ten for an optionee already in the book) and times the whole command: reading and
-checking the file, the checks of ``Grant.create_many`` and the writes with their history.
+checking the file, the checks of ``granting.create_many`` and the writes with their history.
 Not part of ``make test``.
 
 Results are recorded in docs/performance.md (100,000 grants: about 30 s on one 2-core

@@ -17,6 +17,7 @@ from grants.imports import (
 from grants.management.feeds import FeedCommand
 from grants.models import Grant, GrantTerms, Installment, Optionee
 from grants.prices import RowError
+from grants.services import granting
 
 
 class Command(FeedCommand):
@@ -25,7 +26,7 @@ class Command(FeedCommand):
         "docs/import-formats.md): one grant per line, with its optionee (matched by employee "
         "id within the company, created if new), plan, terms and vesting schedule, given as "
         "a shape or as explicit installments. Every line is checked, then the grants are made "
-        "through Grant.create_many, with the same checks as the back office's Grant.create "
+        "through the bulk grant writer, with the same checks as the back office's Grant.create "
         "(schedule adds up, plan reserve and term, price at least the closing price on the "
         "grant date), all in one transaction: if any line is wrong, every problem is listed "
         "with its line number and nothing is imported. A grant number already in the book "
@@ -57,7 +58,7 @@ class Command(FeedCommand):
 
     def import_lines(self, lines: list[GrantLine], errors: list[RowError]) -> None:
         """Check every line against the book, then make the new grants in one batch
-        (``Grant.create_many``), which writes nothing unless every line passes. Lines that
+        (``granting.create_many``), which writes nothing unless every line passes. Lines that
         failed here or when the file was read (``errors``) are left out of the batch, and
         then the batch is only checked: every bad line is reported, nothing is written."""
         self.in_book = self.grants_in_book([line.grant.number for line in lines])
@@ -73,7 +74,7 @@ class Command(FeedCommand):
             self.progress(done, len(lines))
         grant_numbers = {line.line: line.grant.number for line in lines}
         batch = [(at, *outcome) for at, outcome in outcomes.items() if outcome != "already"]
-        results = Grant.create_many([spec for _, spec, _ in batch], save=not errors)
+        results = granting.create_many([spec for _, spec, _ in batch], save=not errors)
         made = {}
         for (at, spec, created), result in zip(batch, results, strict=True):
             if isinstance(result, ValidationError):
@@ -102,7 +103,7 @@ class Command(FeedCommand):
 
     def check_line(self, line: GrantLine) -> str | tuple[dict, bool]:
         """What the book says of one line: "already" (the same grant is in the book), or
-        the spec for ``Grant.create_many`` with whether it brings a new optionee."""
+        the spec for ``granting.create_many`` with whether it brings a new optionee."""
         record = line.grant
         existing = self.in_book.get(record.number)
         if existing is not None:
@@ -197,7 +198,7 @@ class Command(FeedCommand):
     def optionee_for(self, details: OptioneeDetails) -> tuple[Optionee, bool]:
         """The company's optionee with this employee id, or a new one (with the defaults
         of the back office for what the line leaves blank), saved with the grants by
-        ``Grant.create_many``. Returns whether this line brings the new optionee (its
+        ``granting.create_many``. Returns whether this line brings the new optionee (its
         first line does)."""
         optionee = self.optionees.get(details.employee_id)
         if optionee is not None:
