@@ -15,6 +15,7 @@ from django.core.management import CommandError, call_command
 
 from grants.models import Grant, Notice
 from grants.seed import seed_grant
+from grants.services import nightly as nightly_service
 from tests.conftest import d
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -202,10 +203,10 @@ def test_as_of_runs_for_another_day_and_a_bad_date_is_refused(book):
 
 
 def test_a_failing_grant_is_reported_and_the_command_exits_non_zero(book, monkeypatch):
-    def broken(self, as_of):
+    def broken(grant, as_of):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Grant, "_plan_nightly", broken)
+    monkeypatch.setattr(nightly_service, "plan_grant", broken)
     err = StringIO()
     with pytest.raises(CommandError, match="1 item"):
         call_command("expire_options", "--as-of", "2015-07-14", stdout=StringIO(), stderr=err)

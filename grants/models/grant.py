@@ -7,14 +7,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from simple_history.models import HistoricalRecords
-from simple_history.utils import bulk_create_with_history
 
 from grants import events, rules
 from grants.audit import AuditSource
-from grants.db import bulk_set
 from grants.models.company import ClosingPrice, Company
 from grants.models.dates import require_date, within_calendar
 from grants.models.exercises import Exercise, ExerciseCheck, ExercisePreview
@@ -457,10 +455,10 @@ class Grant(models.Model):
             expires_on,
             today,
             offsets,
-            due_warning_sent=due is not None and self._warned(expires_on, due),
+            due_warning_sent=due is not None and self.warning_sent(expires_on, due),
         )
 
-    def _warned(self, expires_on: dt.date, days_before: int) -> bool:
+    def warning_sent(self, expires_on: dt.date, days_before: int) -> bool:
         if self.pk is None:
             return False
         sent = self.__dict__.get("_warnings_sent")  # read with the batch by the nightly job
@@ -471,185 +469,14 @@ class Grant(models.Model):
         ).exists()
 
     def run_nightly(self, as_of: dt.date) -> str:
-        """The nightly expiry check for this grant on ``as_of``; see ``run_nightly_many``."""
-        outcome = Grant.run_nightly_many([self.pk], as_of)[self.pk]
+        """The nightly expiry check for this grant on ``as_of``; see
+        ``grants.services.nightly.run_nightly_many``."""
+        from grants.services.nightly import run_nightly_many
+
+        outcome = run_nightly_many([self.pk], as_of)[self.pk]
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-    @classmethod
-    def run_nightly_many(cls, pks: list[int], as_of: dt.date) -> dict[int, str | Exception]:
-        """The nightly expiry check (paragraphs 5 and 9) for a batch of grants on ``as_of``.
-
-        Locks the grants that no other copy of the job holds, reads them and every fact
-        the rules need in a fixed number of queries, decides each grant's outcome, then
-        writes every notice and every changed grant, each with its history, in one insert
-        and one update. The outcomes, by grant:
-        - "paused": an open-ended registration suspension pauses the post-termination
-          clock (5b(iii)): the date is not final, so nothing expires and no warning goes.
-        - "held": past expiration, but an exercise from before it still awaits payment;
-          expiring now would cut across it, so the grant is looked at again tomorrow.
-        - "expired": past expiration: status expired, unexercised shares back to the plan,
-          and a written notice to the optionee.
-        - "warned": an expiry warning was due and is sent as a written notice.
-        - "nothing" / "skipped": nothing was due, or another copy of the job has the grant
-          (or it is no longer outstanding).
-        - an exception: that grant's check failed; it is left as it was, and the rest of
-          the batch goes on (one bad grant must not stop the night).
-        """
-        outcomes: dict[int, str | Exception] = {}
-        try:
-            with transaction.atomic():
-                grants = list(
-                    # Lock the grant rows alone (of=self): the joined plan and company rows
-                    # are shared by every grant, and locking them would make a second copy
-                    # of the job skip grants nobody is working on.
-                    Grant.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(pk__in=pks, status=Grant.Status.GRANTED)
-                    .with_facts()
-                    .order_by("pk")
-                )
-                sent: dict[int, set] = {g.pk: set() for g in grants}
-                for grant_id, about, days in Notice.objects.filter(
-                    grant_id__in=list(sent), kind=Notice.Kind.EXPIRY_WARNING
-                ).values_list("grant_id", "about_expiration", "days_before"):
-                    sent[grant_id].add((about, days))
-                for grant in grants:
-                    grant._warnings_sent = sent[grant.pk]
-                notices, changed_grants, changed_fields = [], [], set()
-                for grant in grants:
-                    try:
-                        outcome, changed, notice = grant._plan_nightly(as_of)
-                    except Exception as error:  # reported by the caller, by grant
-                        outcomes[grant.pk] = error
-                        continue
-                    outcomes[grant.pk] = outcome
-                    if notice is not None:
-                        notices.append(notice)
-                    if changed:
-                        changed_grants.append(grant)
-                        changed_fields.update(changed)
-                if notices:
-                    addresses = Optionee.notice_addresses_on(
-                        {n.optionee_id for n in notices}, as_of
-                    )
-                    for notice in notices:
-                        notice.prepare(address=addresses.get(notice.optionee_id, ""))
-                    bulk_create_with_history(notices, Notice)
-                if changed_grants:
-                    bulk_set(changed_grants, sorted(changed_fields))
-                    Grant.history.bulk_history_create(changed_grants, update=True)
-                events.notices_given.send(sender=Notice, notices=notices)
-        except DatabaseError as error:
-            if len(pks) == 1:
-                return {pks[0]: error}
-            # One grant's write failed and took the batch with it: redo them one by one,
-            # so only that grant is reported.
-            outcomes = {}
-            for pk in pks:
-                outcomes.update(Grant.run_nightly_many([pk], as_of))
-            return outcomes
-        for pk in pks:
-            outcomes.setdefault(pk, "skipped")
-        return outcomes
-
-    def _plan_nightly(self, as_of: dt.date) -> tuple[str, list[str], Notice | None]:
-        """Decide this grant's nightly outcome from the rules as of ``as_of`` and set its
-        derived fields; return the outcome, the changed field names and the notice to give
-        (unsaved). Reads the facts ``run_nightly_many`` gathered for the batch."""
-        facts = self.facts()
-        expires = self.expiration(as_of=as_of, facts=facts)
-        tomorrow = as_of + dt.timedelta(days=1)
-        paused = expires != self.expiration(as_of=tomorrow, facts=facts)
-        outcome, notice = "nothing", None
-        if paused:
-            outcome = "paused"
-        elif as_of > expires.on:
-            if any(day <= expires.on for day in facts.awaiting_payment):
-                outcome = "held"
-            else:
-                return "expired", self._expire(expires, facts), self._expiry_notice(expires, as_of)
-        else:
-            due = rules.due_expiry_warning(expires.on, as_of, self.company.warning_offsets())
-            if due is not None and not self._warned(expires.on, due):
-                notice = self._warning_notice(expires, as_of, due)
-                self._warnings_sent = {*self.__dict__.get("_warnings_sent", ()), (expires.on, due)}
-                outcome = "warned"
-        changed = self.derive(facts, as_of)
-        if outcome in ("paused", "held"):
-            self.next_action_on = tomorrow
-            changed = [*{*changed, "next_action_on"}]
-        return outcome, changed, notice
-
-    def _expire(self, expires: rules.Expiration, facts: GrantFacts) -> list[str]:
-        """Mark the grant expired: its unexercised shares return to the plan."""
-        self.status = Grant.Status.EXPIRED
-        self.expires_on, self.expiration_clause = expires.on, expires.clause
-        self.returned_shares = rules.returned_shares(
-            shares=self.shares,
-            exercised=facts.exercised,
-            forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
-            expired=True,
-        )
-        self.next_action_on = None
-        return ["status", "expires_on", "expiration_clause", "returned_shares", "next_action_on"]
-
-    def _expiry_notice(self, expires: rules.Expiration, as_of: dt.date) -> Notice:
-        return self._notice(
-            kind=Notice.Kind.EXPIRED,
-            subject=f"Your option {self.number} has expired",
-            body=(
-                f"Your option under grant {self.number} expired at the end of business hours "
-                f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
-                f"{expires.explanation}) and can no longer be exercised. "
-                f"{self.returned_shares:,} unexercised shares returned to the plan."
-            ),
-            expires=expires,
-            as_of=as_of,
-            days_before=0,
-        )
-
-    def _warning_notice(
-        self, expires: rules.Expiration, as_of: dt.date, days_before: int
-    ) -> Notice:
-        days_left = (expires.on - as_of).days
-        return self._notice(
-            kind=Notice.Kind.EXPIRY_WARNING,
-            subject=f"Your option {self.number} expires on {expires.on:%B %-d, %Y}",
-            body=(
-                f"Your option under grant {self.number} can be exercised through the end of "
-                f"business hours on {expires.on:%A, %B %-d, %Y}: "
-                f"{days_left} day{'s' if days_left != 1 else ''} from {as_of:%B %-d, %Y}. "
-                f"Why this date: paragraph {expires.clause}, {expires.explanation} "
-                f"A notice of exercise counts from the business day it is received during "
-                f"business hours."
-            ),
-            expires=expires,
-            as_of=as_of,
-            days_before=days_before,
-        )
-
-    def _notice(self, *, kind, subject, body, expires, as_of, days_before) -> Notice:
-        """A written notice to the optionee (paragraph 9), not yet saved: by e-mail,
-        effective that day, when an address is on file; otherwise by U.S. mail to the
-        notice address, effective five days after deposit, left in the administrator's
-        print queue (the Notices list, filtered by method "mail", with its print page)."""
-        optionee = self.optionee
-        emailed = bool(optionee.email or (optionee.user and optionee.user.email))
-        return Notice(
-            company=self.company,
-            optionee=optionee,
-            grant=self,
-            direction=Notice.Direction.TO_OPTIONEE,
-            method=Notice.Method.EMAIL if emailed else Notice.Method.MAIL,
-            kind=kind,
-            subject=subject,
-            body=body,
-            sent_on=as_of,
-            received_on=as_of if emailed else None,
-            about_expiration=expires.on,
-            days_before=days_before,
-        )
 
     def _check_exercise(
         self,

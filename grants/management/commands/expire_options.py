@@ -1,3 +1,5 @@
+"""The nightly expiry check: thin over ``grants.services.nightly``, batch by batch."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +9,7 @@ from django.db.models import Q
 
 from grants.management.base import OperationCommand
 from grants.models import Grant
+from grants.services import nightly
 
 BATCH = 500  # grants locked, read and written together (docs/performance.md)
 
@@ -45,7 +48,7 @@ class Command(OperationCommand):
         done = 0
         for start in range(0, len(due), BATCH):
             batch = due[start : start + BATCH]
-            outcomes = Grant.run_nightly_many([pk for pk, _ in batch], as_of)
+            outcomes = nightly.run_nightly_many([pk for pk, _ in batch], as_of)
             for pk, number in batch:
                 outcome = outcomes[pk]
                 if isinstance(outcome, Exception):  # one bad grant must not stop the night
