@@ -40,6 +40,7 @@ from grants.admin.base import (
 )
 from grants.models import Company, Exercise, Grant, GrantTerms, Optionee, Plan, Termination
 from grants.schedules import build_schedule
+from grants.services import granting
 
 
 def price_text(price: Decimal | None) -> str:
@@ -286,7 +287,7 @@ class GrantForm(forms.Form):
             running += shares
             rows.append({"vest_date": vest_date, "shares": shares, "cumulative": running})
         try:
-            Grant.check_schedule(data["grant_date"], data["shares"], data["installments"])
+            granting.check_schedule(data["grant_date"], data["shares"], data["installments"])
         except ValidationError as error:
             form_error(self, error)
         return {"rows": rows, "total": running, "shares": data["shares"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,9 +16,13 @@ from simple_history.models import HistoricalRecords
 
 from grants import events, rules
 from grants.audit import AuditSource
-from grants.models.dates import require_date
+from grants.models.dates import require_date, within_calendar
 from grants.models.facts import GrantFacts
+from grants.models.notices import Notice
 from grants.models.people import Successor
+
+if TYPE_CHECKING:
+    from grants.models.grant import Grant
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,55 @@ class Exercise(models.Model):
     def __str__(self) -> str:
         return f"{self.grant.number}: {self.shares:,} shares on {self.exercise_date:%Y-%m-%d}"
 
+    @classmethod
+    def record(
+        cls,
+        grant: Grant,
+        check: ExerciseCheck,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by,
+        payment_received: bool,
+        notice_method: str | None,
+        submission_key: str | None,
+    ) -> Exercise:
+        """Write an exercise that passed ``check`` with its notice of exercise (paragraph 6a);
+        for ``Grant.request_exercise``, which holds the grant's lock."""
+        shares = check.shares
+        received_at = at if isinstance(at, dt.datetime) else None
+        notice = Notice.objects.create(
+            company=grant.company,
+            optionee=grant.optionee,
+            grant=grant,
+            direction=Notice.Direction.TO_COMPANY,
+            method=notice_method or (Notice.Method.PORTAL if by else Notice.Method.PERSONAL),
+            kind=Notice.Kind.EXERCISE,
+            subject=f"Notice of exercise: {shares:,} shares of grant {grant.number}",
+            body=(
+                f"Exercise of {shares:,} shares at ${grant.exercise_price} per share, "
+                f"paid by {dict(cls.PaymentMethod.choices)[payment_method]}."
+            ),
+            received_on=check.exercise_date,
+            received_at=received_at,
+        )
+        today = grant.company.today()
+        return cls.objects.create(
+            grant=grant,
+            shares=shares,
+            exercise_date=check.exercise_date,
+            notice_received_at=received_at,
+            payment_method=payment_method,
+            price_per_share=grant.exercise_price,
+            aggregate_price=check.aggregate_price,
+            payment_received_on=min(today, check.exercise_date) if payment_received else None,
+            status=cls.Status.PAID if payment_received else cls.Status.AWAITING_PAYMENT,
+            requested_by=by,
+            successor=check.successor,
+            notice=notice,
+            submission_key=submission_key or None,
+        )
+
     def _locked(self) -> Exercise:
         return Exercise.objects.select_for_update().get(pk=self.pk)
 
@@ -181,3 +235,80 @@ class Exercise(models.Model):
             grant.refresh_expiration()
             events.exercise_step.send(sender=Exercise, exercise=me, step="cancelled")
         self.refresh_from_db()
+
+
+def check_exercise(
+    grant: Grant,
+    shares: object,
+    at: dt.date | dt.datetime,
+    payment_method: str,
+    by,
+    delivered_by: Successor | None = None,
+) -> ExerciseCheck:
+    """Apply every rule an exercise of ``grant`` must pass (paragraphs 1–7) as of ``at``;
+    write nothing. Called by ``Grant.preview_exercise`` as is, and by
+    ``Grant.request_exercise`` on the locked row.
+    """
+    shares = rules.whole_shares(shares)
+    if payment_method not in rules.PAYMENT_METHODS:
+        raise ValidationError(
+            f"“{payment_method}” is not a payment method; use cash, check or regt "
+            f"(the Regulation T broker-assisted program).",
+            code="bad_payment_method",
+        )
+    company = grant.company
+    if isinstance(at, dt.date):  # a datetime too; anything else deemed_received refuses
+        day = at.date() if isinstance(at, dt.datetime) else at
+        within_calendar(day, "The date the notice was received")
+    exercise_date = rules.deemed_received(at, company.calendar())
+    optionee = grant.optionee
+    if by is not None:  # the portal: the person signed in exercises
+        successor = optionee.successors.filter(user=by).first()
+        acting_is_optionee = by.pk == optionee.user_id
+    else:  # a paper notice an administrator records: who delivered it
+        successor = delivered_by
+        if successor is not None and successor.optionee_id != optionee.pk:
+            raise ValidationError(
+                f"{successor.name} is not a recorded successor of {optionee.legal_name}.",
+                code="not_successor",
+            )
+        acting_is_optionee = successor is None
+    rules.check_exerciser(
+        acting_is_optionee=acting_is_optionee,
+        acting_is_successor=successor is not None,
+        deceased=optionee.date_of_death is not None,
+    )
+    if grant.status == grant.Status.EXPIRED:
+        raise ValidationError(
+            f"Grant {grant.number} expired on {grant.expires_on:%Y-%m-%d}.", code="expired"
+        )
+    facts = grant.facts()
+    expires = grant.expiration(facts=facts)
+    rules.check_not_expired(exercise_date, expires)
+    rules.check_registration(exercise_date, facts.suspensions)
+    exercisable = rules.exercisable_shares(
+        installments=facts.installments,
+        on=exercise_date,
+        exercised=facts.exercised,
+        service_end=facts.service_end,
+        expires_on=expires.on,
+        suspensions=facts.suspensions,
+    )
+    rules.check_minimum_exercise(
+        shares=shares,
+        installments=facts.installments,
+        on=exercise_date,
+        exercised=facts.exercised,
+        exercisable=exercisable,
+        service_end=facts.service_end,
+        minimum=grant.terms.minimum_exercise,
+    )
+    return ExerciseCheck(
+        shares=shares,
+        exercise_date=exercise_date,
+        exercisable=exercisable,
+        expires=expires,
+        aggregate_price=rules.aggregate_price(shares, grant.exercise_price),
+        successor=successor,
+        facts=facts,
+    )

@@ -14,8 +14,8 @@ from simple_history.models import HistoricalRecords
 from grants import events, rules
 from grants.audit import AuditSource
 from grants.models.company import ClosingPrice, Company
-from grants.models.dates import require_date, within_calendar
-from grants.models.exercises import Exercise, ExerciseCheck, ExercisePreview
+from grants.models.dates import require_date
+from grants.models.exercises import Exercise, ExercisePreview, check_exercise
 from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
 from grants.models.notices import Acknowledgement, Notice
 from grants.models.people import Optionee, Successor
@@ -206,20 +206,6 @@ class Grant(models.Model):
         super().refresh_from_db(*args, **kwargs)
 
     # -- creating
-
-    @staticmethod
-    def check_schedule(
-        grant_date: dt.date, shares: int, installments: list[tuple[dt.date, int]]
-    ) -> list[rules.Installment]:
-        """Paragraph 1a: the schedule must be the whole grant, with no installment before the
-        grant date. Returns the installments; raises what ``rules.check_schedule`` raises.
-        Used by ``create`` and by any screen that previews a schedule before saving."""
-        schedule = [
-            rules.Installment(require_date(d, "An installment date"), rules.whole_shares(n))
-            for d, n in installments
-        ]
-        rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
-        return schedule
 
     @classmethod
     def create(
@@ -478,82 +464,6 @@ class Grant(models.Model):
             raise outcome
         return outcome
 
-    def _check_exercise(
-        self,
-        shares: object,
-        at: dt.date | dt.datetime,
-        payment_method: str,
-        by,
-        delivered_by: Successor | None = None,
-    ) -> ExerciseCheck:
-        """Apply every rule an exercise must pass (paragraphs 1–7) as of ``at``; write nothing.
-
-        Called by ``preview_exercise`` as is, and by ``request_exercise`` on the locked row.
-        """
-        shares = rules.whole_shares(shares)
-        if payment_method not in rules.PAYMENT_METHODS:
-            raise ValidationError(
-                f"“{payment_method}” is not a payment method; use cash, check or regt "
-                f"(the Regulation T broker-assisted program).",
-                code="bad_payment_method",
-            )
-        company = self.company
-        if isinstance(at, dt.date):  # a datetime too; anything else deemed_received refuses
-            day = at.date() if isinstance(at, dt.datetime) else at
-            within_calendar(day, "The date the notice was received")
-        exercise_date = rules.deemed_received(at, company.calendar())
-        optionee = self.optionee
-        if by is not None:  # the portal: the person signed in exercises
-            successor = optionee.successors.filter(user=by).first()
-            acting_is_optionee = by.pk == optionee.user_id
-        else:  # a paper notice an administrator records: who delivered it
-            successor = delivered_by
-            if successor is not None and successor.optionee_id != optionee.pk:
-                raise ValidationError(
-                    f"{successor.name} is not a recorded successor of {optionee.legal_name}.",
-                    code="not_successor",
-                )
-            acting_is_optionee = successor is None
-        rules.check_exerciser(
-            acting_is_optionee=acting_is_optionee,
-            acting_is_successor=successor is not None,
-            deceased=optionee.date_of_death is not None,
-        )
-        if self.status == Grant.Status.EXPIRED:
-            raise ValidationError(
-                f"Grant {self.number} expired on {self.expires_on:%Y-%m-%d}.", code="expired"
-            )
-        facts = self.facts()
-        expires = self.expiration(facts=facts)
-        rules.check_not_expired(exercise_date, expires)
-        rules.check_registration(exercise_date, facts.suspensions)
-        exercisable = rules.exercisable_shares(
-            installments=facts.installments,
-            on=exercise_date,
-            exercised=facts.exercised,
-            service_end=facts.service_end,
-            expires_on=expires.on,
-            suspensions=facts.suspensions,
-        )
-        rules.check_minimum_exercise(
-            shares=shares,
-            installments=facts.installments,
-            on=exercise_date,
-            exercised=facts.exercised,
-            exercisable=exercisable,
-            service_end=facts.service_end,
-            minimum=self.terms.minimum_exercise,
-        )
-        return ExerciseCheck(
-            shares=shares,
-            exercise_date=exercise_date,
-            exercisable=exercisable,
-            expires=expires,
-            aggregate_price=rules.aggregate_price(shares, self.exercise_price),
-            successor=successor,
-            facts=facts,
-        )
-
     def preview_exercise(
         self,
         shares: object,
@@ -566,7 +476,7 @@ class Grant(models.Model):
         """What an exercise would be, before it is submitted: its exercise date, aggregate
         price and the tax estimate at the latest closing price (paragraphs 2 and 6b).
         Raises the same ValidationError that ``request_exercise`` would."""
-        check = self._check_exercise(shares, at, payment_method, by, delivered_by)
+        check = check_exercise(self, shares, at, payment_method, by, delivered_by)
         price = self.company.closing_price(check.exercise_date)
         spread = withholding = None
         if price is not None:
@@ -630,42 +540,18 @@ class Grant(models.Model):
                         )
                     self.refresh_from_db()
                     return earlier
-            check = grant._check_exercise(shares, at, payment_method, by, delivered_by)
-            shares = check.shares
-            received_at = at if isinstance(at, dt.datetime) else None
-            notice = Notice.objects.create(
-                company=grant.company,
-                optionee=grant.optionee,
-                grant=grant,
-                direction=Notice.Direction.TO_COMPANY,
-                method=notice_method or (Notice.Method.PORTAL if by else Notice.Method.PERSONAL),
-                kind=Notice.Kind.EXERCISE,
-                subject=f"Notice of exercise: {shares:,} shares of grant {grant.number}",
-                body=(
-                    f"Exercise of {shares:,} shares at ${grant.exercise_price} per share, "
-                    f"paid by {dict(Exercise.PaymentMethod.choices)[payment_method]}."
-                ),
-                received_on=check.exercise_date,
-                received_at=received_at,
-            )
-            today = grant.company.today()
-            exercise = Exercise.objects.create(
-                grant=grant,
-                shares=shares,
-                exercise_date=check.exercise_date,
-                notice_received_at=received_at,
+            check = check_exercise(grant, shares, at, payment_method, by, delivered_by)
+            exercise = Exercise.record(
+                grant,
+                check,
+                at,
                 payment_method=payment_method,
-                price_per_share=grant.exercise_price,
-                aggregate_price=check.aggregate_price,
-                payment_received_on=min(today, check.exercise_date) if payment_received else None,
-                status=Exercise.Status.PAID
-                if payment_received
-                else Exercise.Status.AWAITING_PAYMENT,
-                requested_by=by,
-                successor=check.successor,
-                notice=notice,
-                submission_key=submission_key or None,
+                by=by,
+                payment_received=payment_received,
+                notice_method=notice_method,
+                submission_key=submission_key,
             )
+            shares = check.shares
             facts = check.facts
             if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
                 facts.installments, facts.service_end

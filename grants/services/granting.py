@@ -19,6 +19,20 @@ from grants.models.dates import require_date
 from grants.models.facts import people_facts
 
 
+def check_schedule(
+    grant_date: dt.date, shares: int, installments: list[tuple[dt.date, int]]
+) -> list[rules.Installment]:
+    """Paragraph 1a: the schedule must be the whole grant, with no installment before the
+    grant date. Returns the installments; raises what ``rules.check_schedule`` raises.
+    Used by ``create_many`` and by any screen that previews a schedule before saving."""
+    schedule = [
+        rules.Installment(require_date(d, "An installment date"), rules.whole_shares(n))
+        for d, n in installments
+    ]
+    rules.check_schedule(grant_date=grant_date, total_shares=shares, installments=schedule)
+    return schedule
+
+
 def create_many(
     specs: list[dict], *, save: bool = True, batch_size: int = 5_000
 ) -> list[Grant | ValidationError]:
@@ -55,7 +69,7 @@ def create_many(
                     "The optionee and the plan belong to different companies.",
                     code="company_mismatch",
                 )
-            schedule = Grant.check_schedule(grant_date, shares, spec["installments"])
+            schedule = check_schedule(grant_date, shares, spec["installments"])
         except ValidationError as error:
             outcomes[index] = error
             continue
