@@ -1,3 +1,5 @@
+"""The back office's admin site: its dashboard index, reports and sign-in with a second factor."""
+
 from functools import partial
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""The Django admin app configured with the back office's own site."""
+
 from django.contrib.admin.apps import AdminConfig
 
 

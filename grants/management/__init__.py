@@ -1,0 +1,1 @@
+"""Operations on the book from the command line: the shared base of the commands and the feeds."""

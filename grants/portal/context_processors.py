@@ -1,4 +1,6 @@
-from grants.views import pending_acknowledgements
+"""What every portal page's layout needs."""
+
+from grants.portal.views import pending_acknowledgements
 
 
 def portal(request):

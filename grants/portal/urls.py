@@ -1,7 +1,9 @@
+"""The portal's URLs at ``/``: an optionee's grants, exercises and notices, and signing in."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from grants import views
+from grants.portal import views
 
 auth = [
     path(
@@ -70,6 +72,5 @@ urlpatterns = [
     path("notices/", views.notice_list, name="notice_list"),
     path("notices/<int:pk>/", views.notice_detail, name="notice_detail"),
     path("notices/address/", views.change_address, name="change_address"),
-    path("healthz", views.healthz, name="healthz"),
     *auth,
 ]

@@ -1,28 +1,21 @@
-"""The optionee portal. Every lookup is scoped to the person signed in: their own grants,
-or after a death the grants they hold as the recorded successor. Another person's grant,
-exercise or notice is a 404."""
+"""The optionee portal's views: every lookup is scoped to the person signed in, their own
+grants or, after a death, those they hold as the recorded successor.
+
+Another person's grant, exercise or notice is a 404."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from grants.charts import vesting_chart
-from grants.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
 from grants.models import Exercise, Grant, Notice, Optionee
-
-
-@require_http_methods(["GET", "HEAD"])
-def healthz(request):
-    """Liveness check for a load balancer or uptime monitor: "ok" from a running app,
-    without reading the database or the session (docs/operations.md). The benchmarks use it
-    as the trivial view the pages are compared with (docs/performance.md)."""
-    return HttpResponse("ok\n", content_type="text/plain")
+from grants.portal.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
 
 
 def person_optionees(user) -> set[int]:

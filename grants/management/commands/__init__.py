@@ -1,0 +1,1 @@
+"""The management commands that cron and operations run (docs/operations.md)."""

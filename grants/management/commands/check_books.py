@@ -1,3 +1,6 @@
+"""The ledger check: every grant and plan recomputed from its rows and compared with the
+stored values."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,3 +1,5 @@
+"""A synthetic book of any size, for the benchmarks (docs/performance.md)."""
+
 from __future__ import annotations
 
 import time

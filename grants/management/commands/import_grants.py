@@ -1,3 +1,5 @@
+"""The grant import: onboarding grants from the administrator's spreadsheet, all or nothing."""
+
 from __future__ import annotations
 
 import datetime as dt

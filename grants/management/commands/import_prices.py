@@ -1,3 +1,5 @@
+"""The closing-price import: the company's daily closing prices from a CSV file."""
+
 from __future__ import annotations
 
 import datetime as dt

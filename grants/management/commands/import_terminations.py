@@ -1,3 +1,5 @@
+"""The HR feed of terminations, applied through ``Optionee.terminate`` line by line."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,3 +1,5 @@
+"""The demo book: the seed grant and the people around it, for a first look at the app."""
+
 from django.core.management.base import BaseCommand
 
 from grants.demo import load_demo
