@@ -1,7 +1,8 @@
 """The stock option grants app: the book, its back office, its portal and its commands."""
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.conf import settings
+from django.db.models.signals import post_migrate, post_save
 
 
 class GrantsConfig(AppConfig):
@@ -11,8 +12,14 @@ class GrantsConfig(AppConfig):
 
     def ready(self):
         from grants import events, notifications
+        from grants.models import Optionee
         from grants.roles import sync_roles_after_migrate
 
+        post_save.connect(
+            Optionee.portal_account_saved,
+            sender=settings.AUTH_USER_MODEL,
+            dispatch_uid="grants.account_email",
+        )
         events.exercise_step.connect(notifications.exercise_step, dispatch_uid="grants.mail")
         events.notices_given.connect(notifications.notices_given, dispatch_uid="grants.mail")
 

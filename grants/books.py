@@ -68,9 +68,7 @@ def grant_figures(grant: Grant, on: dt.date) -> GrantFigures:
     facts = grant.facts()
     forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
     expired = (
-        rules.unexercised_shares(
-            shares=grant.shares, exercised=facts.exercised, forfeited=forfeited
-        )
+        rules.unexercised_shares(shares=grant.shares, exercised=facts.made, forfeited=forfeited)
         if grant.status == Grant.Status.EXPIRED
         else 0
     )
@@ -99,7 +97,9 @@ class LedgerRow(NamedTuple):
     company_id: int
     optionee_id: int
     scheduled: int
-    exercised: int
+    exercised: int  # exercised or reserved by a pending request
+    pending: int  # of ``exercised``, reserved by pending requests
+    latest_unreviewed: dt.date | None  # the latest exercise made and not reviewed
     forfeited: int
     termination: rules.Termination | None
 
@@ -121,6 +121,13 @@ class LedgerRow(NamedTuple):
             optionee_id=grant.optionee_id,
             scheduled=sum(i.shares for i in facts.installments),
             exercised=facts.exercised,
+            pending=facts.pending,
+            latest_unreviewed=max(
+                grant.exercises.filter(
+                    status__in=Exercise.MADE, reviewed_on__isnull=True
+                ).values_list("exercise_date", flat=True),
+                default=None,
+            ),
             forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
             termination=facts.termination,
         )
@@ -133,12 +140,19 @@ def _table(model) -> str:
 def ledger_query() -> str:
     grant, plan = _table(Grant), _table(Plan)
     installment, exercise, termination = _table(Installment), _table(Exercise), _table(Termination)
+    made = ", ".join(f"'{status}'" for status in Exercise.MADE)
+    taken = ", ".join(f"'{status}'" for status in Exercise.TAKEN)
     return f"""
         WITH scheduled AS (
             SELECT grant_id, SUM(shares) AS shares FROM {installment} GROUP BY grant_id
         ), exercised AS (
-            SELECT grant_id, SUM(shares) AS shares FROM {exercise}
-            WHERE status <> '{Exercise.Status.CANCELLED}' GROUP BY grant_id
+            SELECT grant_id, SUM(shares) AS shares,
+                   SUM(CASE WHEN status = '{Exercise.Status.REQUESTED}' THEN shares ELSE 0 END)
+                       AS pending,
+                   MAX(CASE WHEN status IN ({made}) AND reviewed_on IS NULL
+                       THEN exercise_date END) AS latest_unreviewed
+            FROM {exercise}
+            WHERE status IN ({taken}) GROUP BY grant_id
         ), standing AS (
             SELECT optionee_id, "on", reason FROM {termination} WHERE reversed_at IS NULL
         ), forfeited AS (
@@ -151,8 +165,8 @@ def ledger_query() -> str:
         )
         SELECT g.id, g.number, g.shares, g.status, g.returned_shares, g.expires_on,
                g.expiration_clause, g.term_end, g.terms_id, p.company_id, g.optionee_id,
-               COALESCE(s.shares, 0), COALESCE(e.shares, 0), COALESCE(f.shares, 0),
-               t."on", t.reason
+               COALESCE(s.shares, 0), COALESCE(e.shares, 0), COALESCE(e.pending, 0),
+               e.latest_unreviewed, COALESCE(f.shares, 0), t."on", t.reason
         FROM {grant} g
         JOIN {plan} p ON p.id = g.plan_id
         LEFT JOIN scheduled s ON s.grant_id = g.id
@@ -184,7 +198,8 @@ def _stream(chunk_size: int) -> Iterator[LedgerRow]:
         cursor.execute(ledger_query())
         while rows := cursor.fetchmany(chunk_size):
             for pk, number, shares, status, returned, expires_on, clause, term_end, *rest in rows:
-                *sums, on, reason = rest
+                terms_id, company_id, optionee_id, scheduled, exercised, pending = rest[:6]
+                latest, forfeited, on, reason = rest[6:]
                 yield LedgerRow(
                     pk,
                     number,
@@ -194,7 +209,14 @@ def _stream(chunk_size: int) -> Iterator[LedgerRow]:
                     _date(expires_on),
                     clause,
                     _date(term_end),
-                    *sums,
+                    terms_id,
+                    company_id,
+                    optionee_id,
+                    scheduled,
+                    exercised,
+                    pending,
+                    _date(latest) if latest else None,
+                    forfeited,
                     termination=rules.Termination(_date(on), reason) if on else None,
                 )
 
@@ -249,6 +271,7 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
     if row.scheduled != row.shares:
         yield Mismatch(what, f"installments add up to {row.scheduled:,}, not {row.shares:,}")
     ever_vest = row.shares - row.forfeited
+    made = row.exercised - row.pending
     if row.exercised > ever_vest:
         yield Mismatch(
             what,
@@ -257,7 +280,7 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
         )
     expired = row.status == Grant.Status.EXPIRED
     returned = rules.returned_shares(
-        shares=row.shares, exercised=row.exercised, forfeited=row.forfeited, expired=expired
+        shares=row.shares, exercised=made, forfeited=row.forfeited, expired=expired
     )
     if row.returned_shares != returned:
         yield Mismatch(
@@ -275,13 +298,45 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
             )
     if expired and context.on <= expires.on and not paused:
         yield Mismatch(what, f"marked expired but exercisable through {expires.on:%Y-%m-%d}")
-    done = rules.fully_exercised(
-        shares=row.shares, exercised=row.exercised, forfeited=row.forfeited
-    )
+    if expired and row.pending:
+        yield Mismatch(what, f"expired with {row.pending:,} shares still in pending requests")
+    done = rules.fully_exercised(shares=row.shares, exercised=made, forfeited=row.forfeited)
     if row.status == Grant.Status.EXERCISED and not done:
         yield Mismatch(what, "marked fully exercised but shares remain unexercised")
     if row.status == Grant.Status.GRANTED and done:
         yield Mismatch(what, "every share is exercised but the grant is not marked exercised")
+
+
+def last_day_passed_by_an_exercise(row: LedgerRow, context: _Rules) -> rules.Expiration | None:
+    """The grant's last day, when an exercise made and not yet reviewed is dated after it
+    (a fact reported late moved the last day before the exercise); else None."""
+    if row.latest_unreviewed is None:
+        return None
+    expires = context.expiration(row, context.on)
+    paused = expires != context.expiration(row, context.tomorrow)
+    return expires if row.latest_unreviewed > expires.on and not paused else None
+
+
+def late_exercises(numbers: dict[str, rules.Expiration]) -> Iterator[Mismatch]:
+    """Each exercise made after its grant's last day and not yet reviewed, for the grants
+    ``last_day_passed_by_an_exercise`` found (by number): the administrator cancels it, or
+    confirms that it stands (``Exercise.confirm_after_review``); docs/operations.md."""
+    rows = (
+        Exercise.objects.filter(
+            grant__number__in=list(numbers), status__in=Exercise.MADE, reviewed_on__isnull=True
+        )
+        .order_by("grant__number", "exercise_date", "pk")
+        .values_list("pk", "grant__number", "shares", "exercise_date")
+    )
+    for pk, number, shares, on in rows:
+        expires = numbers[number]
+        if on > expires.on:
+            yield Mismatch(
+                f"exercise {pk} of grant {number}",
+                f"{shares:,} shares exercised on {on:%Y-%m-%d}, after the last day "
+                f"{expires.on:%Y-%m-%d} ({expires.explanation}): review it, then cancel it or "
+                f"confirm that it stands",
+            )
 
 
 def check_exercises() -> Iterator[Mismatch]:
@@ -325,12 +380,16 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
     (an int after each chunk) so a command can show progress."""
     context = _Rules(on)
     checked = 0
+    late: dict[str, rules.Expiration] = {}
     for row in ledger_rows(chunk_size):
         yield from check_row(row, context)
+        if (last_day := last_day_passed_by_an_exercise(row, context)) is not None:
+            late[row.number] = last_day
         checked += 1
         if checked % chunk_size == 0:
             yield checked
     yield checked
+    yield from late_exercises(late)
     yield from check_exercises()
     for plan in Plan.with_reserve():
         yield from check_plan(plan)

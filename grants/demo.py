@@ -20,7 +20,6 @@ from grants.models import (
     ClosingPrice,
     Company,
     Grant,
-    Holiday,
     NoticeAddress,
     Optionee,
     WithholdingRate,
@@ -166,30 +165,12 @@ def _prices(company: Company, today: dt.date) -> None:
         day -= dt.timedelta(days=1)
 
 
-def _holidays(company: Company, year: int) -> None:
-    """The company's holidays: the fixed dates, and the U.S. ones set by weekday."""
-    from dateutil.relativedelta import MO, TH
-
-    days = [
-        (dt.date(year, 1, 1), "New Year's Day"),
-        (dt.date(year, 5, 31) + relativedelta(weekday=MO(-1)), "Memorial Day"),
-        (dt.date(year, 7, 4), "Independence Day"),
-        (dt.date(year, 9, 1) + relativedelta(weekday=MO(1)), "Labor Day"),
-        (dt.date(year, 11, 1) + relativedelta(weekday=TH(4)), "Thanksgiving Day"),
-        (dt.date(year, 12, 25), "Christmas Day"),
-    ]
-    for day, name in days:
-        Holiday.objects.get_or_create(company=company, date=day, defaults={"name": name})
-
-
 @transaction.atomic
 def load_demo(today: dt.date | None = None) -> dict[str, str]:
     """Load the demo book; returns the sign-in names of the people it set up."""
     grant = seed_grant()
     company = grant.company
     today = today or company.today()
-    for year in (today.year, today.year + 1):
-        _holidays(company, year)
     for name, rate in [
         ("Federal income tax (supplemental)", "0.2200"),
         ("Social Security", "0.0620"),

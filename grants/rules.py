@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -94,7 +94,9 @@ class BusinessCalendar:
     opens: dt.time = dt.time(9, 0)
     closes: dt.time = dt.time(17, 0)
     workdays: frozenset[int] = frozenset({1, 2, 3, 4, 5})  # ISO weekdays, Monday = 1
-    holidays: frozenset[dt.date] = field(default_factory=frozenset)
+    # The days the office is closed for a holiday: anything that answers ``day in holidays``
+    # (a set of dates, or a company's calendar read year by year).
+    holidays: Container[dt.date] = field(default_factory=frozenset)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -328,19 +330,26 @@ def whole_shares(value: object) -> int:
 
 
 def unexercised_by_installment(
-    installments: Sequence[Installment], exercised: int
+    installments: Sequence[Installment],
+    exercised: int,
+    charged: Mapping[dt.date, int] | None = None,
 ) -> list[tuple[Installment, int]]:
-    """Each installment with its unexercised remainder.
+    """Each installment with its unexercised remainder, in vesting order.
 
-    Our reading: exercised shares are taken from the installments in vesting order (the
-    oldest vested installment first), as an administrator's ledger would apply them.
+    ``exercised`` is every share taken from the option (exercised or reserved by a pending
+    request); ``charged`` holds, by vesting date, the shares of exercises charged to one
+    installment under exception 3(a), and is part of ``exercised``. Those shares come off
+    their own installment; every other exercised share is taken from the installments in
+    vesting order, oldest first, as an administrator's ledger applies them.
     """
-    remaining = exercised
+    charged = charged or {}
+    remaining = exercised - sum(charged.values())
     result = []
     for item in sorted(installments, key=lambda i: i.vest_date):
-        used = min(item.shares, remaining)
+        left = item.shares - charged.get(item.vest_date, 0)
+        used = min(left, max(0, remaining))
         remaining -= used
-        result.append((item, item.shares - used))
+        result.append((item, left - used))
     return result
 
 
@@ -353,14 +362,23 @@ def check_minimum_exercise(
     exercisable: int,
     service_end: dt.date | None,
     minimum: int,
-) -> None:
+    charged: Mapping[dt.date, int] | None = None,
+    small_installment_exception: bool = True,
+    final_exercise_exception: bool = True,
+) -> dt.date | None:
     """Paragraph 3: more than zero, no more than exercisable, at least the minimum.
 
-    The minimum does not apply (a) to an exercise of the whole unexercised remainder of a
-    vested installment that is itself smaller than the minimum, when it is the oldest
-    installment with shares left (the one the exercise is charged to), or (b) to the final
-    exercise: one that takes every share still exercisable when no further share can ever
-    become exercisable (every installment has vested, or service has ended).
+    The minimum does not apply (a) to an exercise of the whole unexercised remainder of any
+    vested installment that is itself smaller than the minimum, whichever installment it is
+    (the exception names no order), or (b) to the final exercise: one that takes every
+    share still exercisable when no further share can ever become exercisable (every
+    installment has vested, or service has ended).
+
+    Returns the vesting date of the installment an exercise under exception (a) is charged
+    to, so that the ledger records it and the exception is used once per installment (see
+    ``unexercised_by_installment``); None for any other exercise, which is charged to the
+    installments oldest first. ``exercised`` and ``charged`` are what earlier exercises
+    took, as for ``unexercised_by_installment``.
     """
     if shares <= 0:
         raise ValidationError(
@@ -377,33 +395,30 @@ def check_minimum_exercise(
             code="more_than_exercisable",
         )
     if shares >= minimum:
-        return
-    # Exception (a) covers the installment the ledger charges this exercise to: the oldest
-    # one with shares left (see ``unexercised_by_installment``). Any later small
-    # installment would otherwise excuse any number of small exercises of the larger
-    # installments before it, since those exercises never reach it.
-    open_items = [
-        (item, remainder)
-        for item, remainder in unexercised_by_installment(installments, exercised)
-        if remainder > 0
-    ]
-    if open_items:
-        item, remainder = open_items[0]
-        if (
-            item.shares < minimum
-            and item.vest_date <= on
-            and (service_end is None or item.vest_date <= service_end)
-            and shares == remainder
-        ):
-            return
+        return None
+    if small_installment_exception:
+        for item, remainder in unexercised_by_installment(installments, exercised, charged):
+            if (
+                item.shares < minimum
+                and item.vest_date <= on
+                and (service_end is None or item.vest_date <= service_end)
+                and shares == remainder
+            ):
+                return item.vest_date
     total = sum(item.shares for item in installments)
     nothing_more_to_come = service_end is not None or vested_shares(installments, on) == total
-    if nothing_more_to_come and shares == exercisable:
-        return
+    if final_exercise_exception and nothing_more_to_come and shares == exercisable:
+        return None
+    allowed = [
+        *(
+            ["for the whole of an installment smaller than the minimum"]
+            * small_installment_exception
+        ),
+        *(["for the final exercise of every remaining share"] * final_exercise_exception),
+    ]
     raise ValidationError(
-        f"The minimum exercise is {minimum:,} shares; {shares:,} is allowed only for the whole "
-        f"of an installment smaller than the minimum or for the final exercise of every "
-        f"remaining share.",
+        f"The minimum exercise is {minimum:,} shares"
+        + (f"; {shares:,} is allowed only {' or '.join(allowed)}." if allowed else "."),
         code="below_minimum",
     )
 
@@ -445,10 +460,11 @@ def _tolled_expiration(
     expiration date). When any of those days is suspended, the option expires on the day
     it has been exercisable for N days, or at the term's end if that comes first. An
     open-ended suspension is read as lasting through ``today``: the date shown is the one
-    that would hold if registration resumed tomorrow. Returns None when no suspension
-    touches the normal period.
+    that would hold if registration resumed tomorrow. A suspension that has not started by
+    ``today`` changes nothing until its first day (until then it is only announced).
+    Returns None when no suspension touches the normal period.
     """
-    periods = [p.through(today) for p in suspensions]
+    periods = [p.through(today) for p in suspensions if p.start <= today]
     first_day = termination_date + dt.timedelta(days=1)
     if not any(p.start <= normal_end and p.end >= first_day for p in periods):
         return None
@@ -553,42 +569,58 @@ def expiration(
     return result
 
 
-def due_expiry_warning(expires_on: dt.date, on: dt.date, offsets: Sequence[int]) -> int | None:
+def due_expiry_warning(
+    expires_on: dt.date, on: dt.date, offsets: Sequence[int], lead_days: int = 0
+) -> int | None:
     """Which expiry warning is due on ``on``: the offset (days before expiration) whose day
     has come most recently, or None when no offset has been reached or the option has
     expired.
 
     Company practice, not a clause: the administrator warns optionees in writing at set
     offsets before the last day to exercise (paragraph 9 governs how the warning is given).
-    A window shorter than the first offset (a termination 20 days before the end of term,
-    say) gets the warning for the offset it is inside, once, rather than every earlier one.
+    A warning that goes by mail takes effect ``lead_days`` after deposit, so it is
+    deposited that much earlier, to take effect by the day it announces; with fewer days
+    left than that, it is deposited at once. A window shorter than the first offset (a
+    termination 20 days before the end of term, say) gets the warning for the offset it is
+    inside, once, rather than every earlier one.
     """
     days_left = (expires_on - on).days
     if days_left < 0:
         return None
-    reached = [offset for offset in offsets if offset >= days_left]
+    reached = [offset for offset in offsets if offset >= max(0, days_left - lead_days)]
     return min(reached) if reached else None
 
 
 def next_expiry_warning_on(
-    expires_on: dt.date, on: dt.date, offsets: Sequence[int]
+    expires_on: dt.date, on: dt.date, offsets: Sequence[int], lead_days: int = 0
 ) -> dt.date | None:
-    """The first day after ``on`` on which a new expiry warning becomes due, if any."""
+    """The first day after ``on`` on which a new expiry warning becomes due, if any (see
+    ``due_expiry_warning`` for ``lead_days``)."""
     days_left = (expires_on - on).days
-    upcoming = [offset for offset in offsets if 0 <= offset < days_left]
+    upcoming = [offset + lead_days for offset in offsets if 0 <= offset + lead_days < days_left]
     return expires_on - dt.timedelta(days=max(upcoming)) if upcoming else None
 
 
 def next_nightly_action(
-    expires_on: dt.date, today: dt.date, offsets: Sequence[int], *, due_warning_sent: bool
+    expires_on: dt.date,
+    today: dt.date,
+    offsets: Sequence[int],
+    *,
+    due_warning_sent: bool,
+    lead_days: int = 0,
+    changes_on: Iterable[dt.date] = (),
 ) -> dt.date:
     """The next day the nightly job must look at an outstanding grant: today when a warning
-    is due and not yet sent, else the next warning day, and never later than the day after
-    expiration (when the option expires)."""
+    is due and not yet sent, else the next warning day (given ``lead_days`` early, see
+    ``due_expiry_warning``) or the next day a recorded fact starts to move the expiration
+    (``changes_on``: the first day of an announced registration suspension), and never later
+    than the day after expiration (when the option expires)."""
     candidates = [expires_on + dt.timedelta(days=1)]
-    if due_expiry_warning(expires_on, today, offsets) is not None and not due_warning_sent:
+    candidates += [day for day in changes_on if today < day <= expires_on]
+    due = due_expiry_warning(expires_on, today, offsets, lead_days)
+    if due is not None and not due_warning_sent:
         candidates.append(today)
-    upcoming = next_expiry_warning_on(expires_on, today, offsets)
+    upcoming = next_expiry_warning_on(expires_on, today, offsets, lead_days)
     if upcoming is not None:
         candidates.append(upcoming)
     return min(candidates)

@@ -107,7 +107,7 @@ def test_a_notice_with_a_date_alone_counts_on_that_business_day(admin_client, gr
     assert exercise.notice_received_at is None
     assert exercise.shares == 1_000
     assert exercise.aggregate_price == Decimal("2990.00")
-    assert exercise.status == Exercise.Status.AWAITING_PAYMENT
+    assert exercise.status == Exercise.Status.REQUESTED  # cash without the price: a request
     assert exercise.requested_by is None
     assert exercise.notice.method == Notice.Method.PERSONAL
     assert exercise.notice.kind == Notice.Kind.EXERCISE
@@ -343,7 +343,8 @@ def test_each_row_reports_its_own_failure_and_successes_are_counted(admin_client
     action(admin_client, "mark_paid", [second], on="2005-08-03")
     response = action(admin_client, "mark_paid", [first, second, third], on="2005-08-04")
     assert messages_of(response) == [
-        "VLNC-2005-0001: 1,000 shares on 2005-08-02: This exercise is paid, not awaiting payment.",
+        # The second was made when its price came, on 2005-08-03 (notice on 2005-08-02).
+        "VLNC-2005-0001: 1,000 shares on 2005-08-03: This exercise is paid, not awaiting payment.",
         "Payment recorded: 2 exercises.",
     ]
     second.refresh_from_db()

@@ -50,7 +50,7 @@ def test_an_accepted_exercise_is_recorded_with_its_notice(grant):
     assert isinstance(exercise, Exercise)
     assert exercise.exercise_date == d("2005-08-01")
     assert exercise.shares == 1_000
-    assert exercise.status == Exercise.Status.AWAITING_PAYMENT
+    assert exercise.status == Exercise.Status.REQUESTED  # the price has not come with it
     assert exercise.requested_by is None
     assert Notice.objects.count() == before + 1
     notice = exercise.notice
@@ -123,11 +123,14 @@ def test_nothing_before_the_first_installment(grant):
 
 def test_the_final_exercise_after_termination_may_be_below_the_minimum(grant, optionee):
     optionee.terminate(d("2007-05-01"), "other")
-    grant.request_exercise(493_250, d("2007-05-02"), payment_method="cash")
+    grant.request_exercise(493_250, d("2007-05-02"), payment_method="cash", payment_received=True)
     # 499 is below the minimum and not every remaining share: refused.
     refused(grant, "below_minimum", 499, d("2007-05-03"))
     final = grant.request_exercise(500, d("2007-05-03"), payment_method="check")
     assert final.shares == 500
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.GRANTED  # a request: made when the price arrives
+    final.mark_paid(d("2007-05-04"))
     grant.refresh_from_db()
     assert grant.status == Grant.Status.EXERCISED
     refused(grant, "nothing_exercisable", 1, d("2007-05-04"))
@@ -141,7 +144,10 @@ def test_the_last_500_are_refused_while_more_can_still_vest(grant):
 def test_the_final_exercise_once_every_installment_has_vested(grant):
     grant.request_exercise(999_500, d("2009-07-13"), payment_method="cash")
     refused(grant, "below_minimum", 499, d("2009-07-14"))
-    assert grant.request_exercise(500, d("2009-07-14"), payment_method="cash").shares == 500
+    assert grant.request_exercise(500, d("2009-07-14"), payment_method="regt").shares == 500
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.GRANTED  # the cash request is not yet an exercise
+    grant.exercises.get(shares=999_500).mark_paid(d("2009-07-15"))
     grant.refresh_from_db()
     assert grant.status == Grant.Status.EXERCISED
 
@@ -170,14 +176,16 @@ def test_an_installment_below_the_minimum_may_be_exercised_whole(small_installme
     assert grant.request_exercise(1_000, d("2006-07-05"), payment_method="cash").shares == 1_000
 
 
-def test_a_later_small_installment_excuses_no_exercise_of_an_earlier_one(small_installment_grant):
+def test_a_later_small_installment_excuses_one_exercise_of_itself(small_installment_grant):
     grant = small_installment_grant
-    grant.request_exercise(500, d("2007-01-04"), payment_method="cash")  # the first 500
-    # The 500 of 2007-01-03 cannot be exercised over and over while the 9,500 has shares
-    # left: an exercise is charged to the oldest installment with shares left.
+    first = grant.request_exercise(500, d("2007-01-04"), payment_method="cash")
+    assert first.installment.vest_date == d("2006-01-03")  # the first 500, taken whole
+    # Exception 3(a) names no order: the 500 of 2007-01-03 may be taken whole while the
+    # 9,500 still has shares left, charged to its own installment, once.
+    later = grant.request_exercise(500, d("2007-01-04"), payment_method="cash")
+    assert later.installment.vest_date == d("2007-01-03")
     refused(grant, "below_minimum", 500, d("2007-01-04"))
     grant.request_exercise(9_500, d("2007-01-04"), payment_method="cash")
-    assert grant.request_exercise(500, d("2007-01-05"), payment_method="cash").shares == 500
     refused(grant, "nothing_exercisable", 500, d("2007-01-08"))
 
 
@@ -297,9 +305,9 @@ def test_a_company_holiday_is_not_a_business_day(grant, company, received, exerc
 
 def test_a_holiday_of_another_company_does_not_count(grant):
     other = PlanFactory().company
-    Holiday.objects.create(company=other, date=d("2007-05-28"), name="Memorial Day")
-    exercise = grant.request_exercise(1_000, d("2007-05-28"), payment_method="cash")
-    assert exercise.exercise_date == d("2007-05-28")
+    Holiday.objects.create(company=other, date=d("2007-05-29"), name="Founders' Day")
+    exercise = grant.request_exercise(1_000, d("2007-05-29"), payment_method="cash")
+    assert exercise.exercise_date == d("2007-05-29")
 
 
 def test_a_time_without_a_time_zone_is_refused(grant):
@@ -420,7 +428,10 @@ def test_an_unknown_payment_method_is_refused(grant):
 def test_each_payment_method_is_accepted(grant, method):
     exercise = grant.request_exercise(1_000, d("2007-05-01"), payment_method=method)
     assert exercise.payment_method == method
-    assert exercise.status == Exercise.Status.AWAITING_PAYMENT
+    # Cash and check without the price: a pending request; Regulation T: made by the notice.
+    assert exercise.status == (
+        Exercise.Status.AWAITING_PAYMENT if method == "regt" else Exercise.Status.REQUESTED
+    )
 
 
 def test_issue_is_refused_before_payment(grant):

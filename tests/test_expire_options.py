@@ -167,21 +167,21 @@ def test_an_open_suspension_pauses_the_clock_and_nothing_expires(
     assert book.status == Grant.Status.EXPIRED
 
 
-def test_an_exercise_on_the_last_day_still_awaiting_payment_holds_the_expiry(
+def test_a_regulation_t_exercise_on_the_last_day_stands_when_the_option_expires(
     book, django_capture_on_commit_callbacks
 ):
+    # Made by its notice (paragraph 2b): it does not hold the option open, and the broker's
+    # cash may arrive after the last day (DOMAIN.md, notice and price).
     with at("2015-07-13", 10):
         exercise = book.request_exercise(1_000, d("2015-07-13"), payment_method="regt")
     out = run("2015-07-14", django_capture_on_commit_callbacks)
-    assert "held (exercise awaiting payment): 1" in out
-    book.refresh_from_db()
-    assert book.status == Grant.Status.GRANTED
-    assert book.next_action_on == d("2015-07-15")
-    exercise.mark_paid(d("2015-07-14"))
-    run("2015-07-15", django_capture_on_commit_callbacks)
+    assert "expired: 1" in out
     book.refresh_from_db()
     assert book.status == Grant.Status.EXPIRED
     assert book.returned_shares == 999_000
+    exercise.mark_paid(d("2015-07-14"))
+    assert exercise.status == exercise.Status.PAID
+    assert exercise.exercise_date == d("2015-07-13")
 
 
 def test_a_dry_run_reports_and_changes_nothing(book, django_capture_on_commit_callbacks):
@@ -228,13 +228,18 @@ def test_the_work_follows_what_is_due_not_the_size_of_the_book(
 def test_without_an_email_address_the_warning_is_a_mailed_notice_effective_in_five_days(
     book, django_capture_on_commit_callbacks
 ):
-    book.optionee.email = ""
-    book.optionee.save()
-    run("2015-05-14", django_capture_on_commit_callbacks)
+    with at("2015-01-02", 10):
+        book.optionee.email = ""
+        book.optionee.save()
+    book.refresh_from_db()
+    # Mailed five days before the e-mail would go, to take effect on the 60th day.
+    assert book.next_action_on == d("2015-05-09")
+    run("2015-05-09", django_capture_on_commit_callbacks)
     notice = book.notices.get()
     assert notice.method == Notice.Method.MAIL
     assert notice.received_on is None
-    assert notice.effective_on == d("2015-05-19")  # paragraph 9: five days after deposit
+    assert notice.sent_on == d("2015-05-09")
+    assert notice.effective_on == d("2015-05-14")  # paragraph 9: five days after deposit
     assert notice.address.startswith("James R. Akridge")
     assert mail.outbox == []
 

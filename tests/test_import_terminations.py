@@ -195,13 +195,14 @@ def test_a_late_report_lists_the_exercises_accepted_after_the_termination_date(g
     assert err == ""
     assert (
         f"Review: exercise #{after.pk} of grant VLNC-2005-0001, 10,000 shares on 2008-03-03 "
-        f"(awaiting payment), was accepted after the termination date 2008-01-31" in out
+        f"(requested: price not yet received), was accepted after the termination date "
+        f"2008-01-31" in out
     )
     assert f"#{before.pk} " not in out
     assert f"#{cancelled.pk} " not in out
     assert "exercises after the termination date to review: 1" in out
     after.refresh_from_db()
-    assert after.status == Exercise.Status.AWAITING_PAYMENT
+    assert after.status == Exercise.Status.REQUESTED
     assert grant.optionee.active_termination().on == d("2008-01-31")
 
 

@@ -43,6 +43,9 @@ def utc(text: str) -> dt.datetime:
 
 STANDARD_TERMS = Terms()
 TERMINATED_ON = d("2008-01-31")  # the DOMAIN.md tolling example's termination date
+# The day the examples are read on, unless they say otherwise: after every suspension they
+# record has started (one that has not started changes nothing until its first day).
+AFTER_THE_EXAMPLES = d("2016-01-04")
 
 
 def expires(
@@ -51,7 +54,7 @@ def expires(
     suspensions: tuple[Period, ...] = (),
     windows: tuple[Period, ...] = (),
     terms: Terms = STANDARD_TERMS,
-    today: dt.date = TERMINATED_ON,
+    today: dt.date = AFTER_THE_EXAMPLES,
     term_end: dt.date = SEED_TERM_END,
 ) -> rules.Expiration:
     return rules.expiration(
@@ -72,8 +75,10 @@ def check_exercise(
     service_end: dt.date | None = None,
     installments: list[Installment] = SEED,
     minimum: int = 1000,
-) -> None:
-    """Paragraph 3 as the portal applies it: exercisable computed by the engine itself."""
+    charged: dict | None = None,
+) -> dt.date | None:
+    """Paragraph 3 as the portal applies it: exercisable computed by the engine itself;
+    returns the installment an exercise under exception (a) is charged to."""
     exercisable = rules.exercisable_shares(
         installments=installments,
         on=on,
@@ -81,11 +86,12 @@ def check_exercise(
         service_end=service_end,
         expires_on=SEED_TERM_END,
     )
-    rules.check_minimum_exercise(
+    return rules.check_minimum_exercise(
         shares=shares,
         installments=installments,
         on=on,
         exercised=exercised,
+        charged=charged,
         exercisable=exercisable,
         service_end=service_end,
         minimum=minimum,
@@ -333,15 +339,40 @@ def test_a_small_installment_is_no_exception_before_it_vests():
     assert exc.value.code == "below_minimum"
 
 
-def test_a_small_installment_does_not_excuse_small_exercises_of_a_larger_one():
-    # Nothing exercised yet: an exercise is charged to the 10,000-share installment first,
-    # so 500 shares would be a piece of it, not the 500-share installment as a whole.
-    # (Before the fix, 500 was accepted here again and again: 21 times in a row.)
+def test_exception_a_names_no_order_and_is_charged_to_the_small_installment():
+    # Nothing exercised yet: 500 shares are the whole of the 500-share installment, which
+    # comes after a larger one. Exception 3(a) names no order, so it is allowed, and the
+    # exercise is charged to that installment (DOMAIN.md, minimum exercise).
+    charged_to = check_exercise(500, on=d("2010-05-01"), exercised=0, installments=SMALL)
+    assert charged_to == d("2010-04-15")
+    ledger = rules.unexercised_by_installment(SMALL, 500, {charged_to: 500})
+    assert [r for _, r in ledger] == [10_000, 0, 9_500]
+
+
+def test_a_small_installment_excuses_one_exercise_only():
+    # The 500 were charged to their installment: the exception cannot be used again, and
+    # 500 shares of the larger installment are below the minimum.
     with pytest.raises(ValidationError) as exc:
-        check_exercise(500, on=d("2010-05-01"), exercised=0, installments=SMALL)
+        check_exercise(
+            500,
+            on=d("2010-05-01"),
+            exercised=500,
+            installments=SMALL,
+            charged={d("2010-04-15"): 500},
+        )
     assert exc.value.code == "below_minimum"
-    with pytest.raises(ValidationError):
-        check_exercise(500, on=d("2010-05-01"), exercised=500, installments=SMALL)
+
+
+def test_domain_example_2500_500_7000():
+    schedule = [
+        Installment(d("2010-01-15"), 2_500),
+        Installment(d("2010-02-15"), 500),
+        Installment(d("2010-03-15"), 7_000),
+    ]
+    assert check_exercise(500, on=d("2010-05-01"), installments=schedule) == d("2010-02-15")
+    with pytest.raises(ValidationError) as exc:
+        check_exercise(400, on=d("2010-05-01"), installments=schedule)
+    assert exc.value.code == "below_minimum"
 
 
 def test_a_small_first_installment_may_be_exercised_as_a_whole_once():

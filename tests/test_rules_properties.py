@@ -197,8 +197,9 @@ SMALL_AFTER_LARGE = (
     terminated_after=st.none() | st.integers(0, 4000),
     steps=st.lists(st.tuples(st.integers(0, 400), REQUEST_KINDS, OFFSETS), min_size=1, max_size=25),
 )
-# Regression: a 500-share installment behind a larger one used to excuse any number of
-# 500-share exercises, each charged to the larger installment (fixed in rules.py).
+# Regression: a 500-share installment behind a larger one once excused any number of
+# 500-share exercises, each charged to the larger installment; now each is charged to the
+# small installment itself, once.
 @example(schedule=SMALL_AFTER_LARGE, minimum=1000, terminated_after=None, steps=[(20, 4, 0)] * 3)
 def test_accepted_exercises_never_exercise_more_than_is_vested(
     schedule, minimum, terminated_after, steps
@@ -206,7 +207,7 @@ def test_accepted_exercises_never_exercise_more_than_is_vested(
     grant_date, term_end, installments = schedule
     service_end = None if terminated_after is None else grant_date + days(terminated_after)
     small_installments = sum(1 for i in installments if i.shares < minimum)
-    on, exercised, below_minimum = grant_date, 0, 0
+    on, exercised, below_minimum, charged = grant_date, 0, 0, {}
     for days_later, kind, pick in steps:
         on += days(days_later)
         exercisable = rules.exercisable_shares(
@@ -216,7 +217,7 @@ def test_accepted_exercises_never_exercise_more_than_is_vested(
             service_end=service_end,
             expires_on=term_end,
         )
-        ledger = rules.unexercised_by_installment(installments, exercised)
+        ledger = rules.unexercised_by_installment(installments, exercised, charged)
         remainders = [r for _, r in ledger]
         small_remainders = [r for i, r in ledger if i.shares < minimum and r > 0] or remainders
         shares = [
@@ -229,7 +230,7 @@ def test_accepted_exercises_never_exercise_more_than_is_vested(
             1 + pick % minimum,  # anything below the minimum
         ][kind]
         try:
-            rules.check_minimum_exercise(
+            charged_to = rules.check_minimum_exercise(
                 shares=shares,
                 installments=installments,
                 on=on,
@@ -237,11 +238,15 @@ def test_accepted_exercises_never_exercise_more_than_is_vested(
                 exercisable=exercisable,
                 service_end=service_end,
                 minimum=minimum,
+                charged=charged,
             )
         except rules.ValidationError:
             continue
         assert 0 < shares <= exercisable
         exercised += shares
+        if charged_to is not None:
+            assert charged_to not in charged  # the exception once per installment
+            charged[charged_to] = shares
         below_minimum += shares < minimum
         assert exercised <= rules.vested_shares(installments, on, service_end)
     # The minimum yields only to each small installment taken whole, and to one final

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from grants.admin.base import (
     AutocompleteSelect,
@@ -343,8 +343,14 @@ class ClosingPriceAdmin(HistoryAdmin):
 
 
 class HolidayInline(admin.TabularInline):
+    """The administrator's changes to the holiday calendar: a day added (office closed), or
+    a calendar holiday removed (office open)."""
+
     model = Holiday
     extra = 0
+    fields = ["date", "name", "closed"]
+    verbose_name = "change to the holiday calendar"
+    verbose_name_plural = "changes to the holiday calendar (add a day, or untick to remove one)"
 
 
 class WithholdingRateInline(admin.TabularInline):
@@ -359,3 +365,23 @@ class CompanyAdmin(HistoryAdmin):
 
     list_display = ["name", "time_zone", "opens_at", "closes_at", "business_days"]
     inlines = [HolidayInline, WithholdingRateInline]
+    readonly_fields = ["holidays_this_year_and_next"]
+
+    @admin.display(description="holidays this year and next (office closed)")
+    def holidays_this_year_and_next(self, company: Company) -> str:
+        """The days the rules treat as holidays, as observed: the calendar's with the
+        changes below."""
+        if company.pk is None:
+            return "Shown once the company is saved."
+        year = company.today().year
+        holidays, workdays = company.holiday_list(), company.calendar().workdays
+        notes = {"added": " (added)", "removed": " (removed: the office is open)"}
+        rows = [
+            (day.strftime("%a %Y-%m-%d"), name, notes.get(source, ""))
+            for y in (year, year + 1)
+            for day, name, source in holidays.in_year(y)
+            if day.isoweekday() in workdays
+        ]
+        if not rows:
+            return "None."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {}{}</li>", rows))

@@ -27,7 +27,13 @@ def _panel(queryset) -> dict:
 def pending_exercises():
     """Accepted exercises still waiting for the cash (paragraph 2b) or for their shares."""
     return (
-        Exercise.objects.filter(status__in=[Exercise.Status.AWAITING_PAYMENT, Exercise.Status.PAID])
+        Exercise.objects.filter(
+            status__in=[
+                Exercise.Status.REQUESTED,
+                Exercise.Status.AWAITING_PAYMENT,
+                Exercise.Status.PAID,
+            ]
+        )
         .select_related("grant__optionee")
         .order_by("exercise_date", "pk")
     )

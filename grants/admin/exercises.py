@@ -39,6 +39,23 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def recorded_message(exercise: Exercise) -> str:
+    """What the administrator reads once a notice of exercise is recorded."""
+    what = f"{exercise.shares:,} shares of {exercise.grant.number}"
+    if exercise.status == Exercise.Status.REQUESTED:
+        return (
+            f"Notice of exercise of {what} recorded as a pending request, counting from "
+            f"{exercise.exercise_date:%Y-%m-%d}: the shares are reserved, and the exercise is "
+            f"made when the price of ${exercise.aggregate_price:,} is received (record it with "
+            f"Mark payment received), by the end of business hours on "
+            f"{exercise.grant.expires_on:%Y-%m-%d} at the latest."
+        )
+    return (
+        f"Exercise of {what} recorded: exercise date {exercise.exercise_date:%Y-%m-%d}, "
+        f"aggregate price ${exercise.aggregate_price:,}."
+    )
+
+
 class GrantChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, grant: Grant) -> str:
         return f"{grant.number} — {grant.optionee.legal_name}"
@@ -79,8 +96,18 @@ class ExerciseNoticeForm(forms.Form):
         label="Payment of the exercise price",
         choices=Exercise.PaymentMethod.choices,
         widget=forms.RadioSelect,
+        help_text="Cash or check: the exercise is made when the company has both the notice "
+        "and the full price, dated the later of the two; a notice without the price only "
+        "reserves the shares, and lapses if the price has not arrived by the end of business "
+        "hours on the option's last day. Regulation T: the notice makes the exercise; no "
+        "share is issued before the broker's cash arrives.",
     )
-    payment_received = forms.BooleanField(label="Payment received with the notice", required=False)
+    payment_received = forms.BooleanField(
+        label="Payment received with the notice",
+        required=False,
+        help_text="Tick when the full price came with the notice: the exercise is then made "
+        "on the notice's day.",
+    )
     notice_method = forms.ChoiceField(
         label="Notice delivered by",
         choices=NOTICE_METHODS,
@@ -133,6 +160,7 @@ class ExerciseNoticeForm(forms.Form):
             self.received_at(),
             payment_method=data["payment_method"],
             delivered_by=data["delivered_by"],
+            payment_received=data["payment_received"],
         )
 
     def record(self) -> Exercise:
@@ -157,6 +185,16 @@ class VerbDateForm(forms.Form):
     )
 
 
+class ReviewForm(forms.Form):
+    note = forms.CharField(
+        label="Why it stands",
+        max_length=300,
+        widget=forms.TextInput(attrs={"size": 60}),
+        help_text="For example, the board's decision to honour an exercise accepted before "
+        "the termination was reported.",
+    )
+
+
 class ExerciseActionForm(ActionForm, VerbDateForm):
     """The changelist's action bar, with the date the action happened."""
 
@@ -171,7 +209,8 @@ class AwaitingPaymentFilter(admin.SimpleListFilter):
         return [("yes", "Yes"), ("no", "No")]
 
     def queryset(self, request, queryset):
-        awaiting = {"status": Exercise.Status.AWAITING_PAYMENT}
+        # A pending request (cash or check) and a Regulation T exercise both await the price.
+        awaiting = {"status__in": [Exercise.Status.REQUESTED, Exercise.Status.AWAITING_PAYMENT]}
         if self.value() == "yes":
             return queryset.filter(**awaiting)
         if self.value() == "no":
@@ -224,9 +263,13 @@ class ExerciseAdmin(EventAdmin):
         "price_per_share_display",
         "aggregate_price_display",
         "status",
+        "installment",
         "payment_received_on",
         "shares_issued_on",
         "cancelled_on",
+        "lapsed_on",
+        "reviewed_on",
+        "review_note",
         "requested_by",
         "successor",
         "notice",
@@ -276,13 +319,7 @@ class ExerciseAdmin(EventAdmin):
                 try:
                     if "record" in request.POST:
                         exercise = form.record()
-                        self.message_user(
-                            request,
-                            f"Exercise of {exercise.shares:,} shares of {exercise.grant.number} "
-                            f"recorded: exercise date {exercise.exercise_date:%Y-%m-%d}, "
-                            f"aggregate price ${exercise.aggregate_price:,}.",
-                            messages.SUCCESS,
-                        )
+                        self.message_user(request, recorded_message(exercise), messages.SUCCESS)
                         return redirect("admin:grants_exercise_change", exercise.pk)
                     preview = form.preview()
                 except ValidationError as refused:
@@ -304,7 +341,12 @@ class ExerciseAdmin(EventAdmin):
     # -- payment, issue, cancellation
 
     def get_urls(self):
-        urls = [
+        review = path(
+            "<path:object_id>/review/",
+            self.admin_site.admin_view(require_POST(self.review_view)),
+            name="grants_exercise_review",
+        )
+        urls = [review] + [
             path(
                 f"<path:object_id>/{verb.replace('_', '-')}/",
                 self.admin_site.admin_view(require_POST(self.verb_view)),
@@ -350,10 +392,36 @@ class ExerciseAdmin(EventAdmin):
         self._apply_with_date(request, [exercise], verb)
         return redirect("admin:grants_exercise_change", exercise.pk)
 
+    def review_view(self, request, object_id):
+        """The administrator confirms that an exercise dated after the last day stands."""
+        if not self.has_record_permission(request):
+            raise PermissionDenied
+        exercise = get_object_or_404(Exercise.objects.select_related("grant"), pk=object_id)
+        form = ReviewForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ValidationError(form.errors["note"][0])
+            exercise.confirm_after_review(form.cleaned_data["note"])
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request, "Reviewed: the exercise stands, and check_books no longer lists it."
+            )
+        return redirect("admin:grants_exercise_change", exercise.pk)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         exercise = self.get_object(request, object_id)
-        verbs = []
+        verbs, review = [], None
         if exercise is not None and self.has_record_permission(request):
+            if exercise.is_made and exercise.reviewed_on is None:
+                last_day = exercise.grant.expiration()
+                if exercise.exercise_date > last_day.on:
+                    review = {
+                        "url": reverse("admin:grants_exercise_review", args=[exercise.pk]),
+                        "last_day": last_day,
+                        "form": ReviewForm(),
+                    }
             today = exercise.grant.company.today()
             verbs = [
                 {
@@ -364,12 +432,17 @@ class ExerciseAdmin(EventAdmin):
                 for verb in self._verbs_for(exercise)
             ]
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "exercise_verbs": verbs}
+            request,
+            object_id,
+            form_url,
+            {**(extra_context or {}), "exercise_verbs": verbs, "exercise_review": review},
         )
 
     @staticmethod
     def _verbs_for(exercise: Exercise) -> list[str]:
         """The buttons worth showing; the verbs themselves decide what is allowed."""
+        if exercise.status == Exercise.Status.REQUESTED:
+            return ["mark_paid", "cancel"]
         if exercise.status == Exercise.Status.AWAITING_PAYMENT:
             return ["mark_paid", "issue_shares", "cancel"]
         if exercise.status == Exercise.Status.PAID:

@@ -10,10 +10,13 @@ written by those verbs only: here they can be read, not edited.
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -47,6 +50,13 @@ def _choices(members) -> list[tuple[str, str]]:
 class NoticeForm(forms.ModelForm):
     """A notice recorded by hand, checked so its effective date can be computed."""
 
+    # One key per form shown: the same form sent twice records one notice, not two.
+    form_key = forms.CharField(
+        widget=forms.HiddenInput,
+        required=False,
+        max_length=Notice._meta.get_field("submission_key").max_length,
+    )
+
     class Meta:
         model = Notice
         fields = [
@@ -70,6 +80,8 @@ class NoticeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound and self.instance.pk is None:
+            self.initial.setdefault("form_key", secrets.token_urlsafe(24))
         # On a read-only page (a notice written by a verb) the admin leaves these out.
         if "method" in self.fields:
             self.fields["method"].choices = _choices(HAND_METHODS)
@@ -82,6 +94,8 @@ class NoticeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk is None:
+            self.instance.submission_key = cleaned.get("form_key") or None
         optionee, grant = cleaned.get("optionee"), cleaned.get("grant")
         direction, method = cleaned.get("direction"), cleaned.get("method")
         sent, received = cleaned.get("sent_on"), cleaned.get("received_on")
@@ -139,7 +153,20 @@ class NoticeAdmin(HistoryAdmin):
     autocomplete_fields = ["optionee", "grant"]
     readonly_fields = ["effective_on", "received_at", "recorded_by", "created_at"]
     fieldsets = [
-        (None, {"fields": ["optionee", "grant", "direction", "method", "kind", "recorded_by"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "optionee",
+                    "grant",
+                    "direction",
+                    "method",
+                    "kind",
+                    "recorded_by",
+                    "form_key",
+                ]
+            },
+        ),
         ("Notice", {"fields": ["subject", "body", "address"]}),
         (
             "Dates (paragraph 9)",
@@ -164,6 +191,29 @@ class NoticeAdmin(HistoryAdmin):
         if notice.kind == Notice.Kind.ADDRESS_CHANGE:
             return "the change of notice address it designates"
         return "entered by hand"
+
+    def get_fieldsets(self, request, obj=None):
+        """The form's one-time key belongs to the add form only."""
+        if obj is None:
+            return self.fieldsets
+        first, *rest = self.fieldsets
+        fields = [f for f in first[1]["fields"] if f != "form_key"]
+        return [(first[0], {**first[1], "fields": fields}), *rest]
+
+    def save_model(self, request, obj, form, change):
+        """A notice is recorded once: the same add form sent again (a double click, the
+        back button, a retry) shows the notice the first one recorded."""
+        if change or not obj.submission_key:
+            return super().save_model(request, obj, form, change)
+        earlier = Notice.objects.filter(submission_key=obj.submission_key).first()
+        if earlier is None:
+            try:
+                with transaction.atomic():
+                    return super().save_model(request, obj, form, change)
+            except IntegrityError:  # the other copy of the form won the race
+                earlier = Notice.objects.get(submission_key=obj.submission_key)
+        obj.pk, obj._state.adding = earlier.pk, False
+        return None
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.kind in VERB_KINDS:

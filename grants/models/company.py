@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from grants import rules
 from grants.audit import AuditSource
+from grants.calendars import CALENDARS, CompanyHolidays
 from grants.models.dates import require_date
 
 if TYPE_CHECKING:
@@ -52,6 +53,14 @@ class Company(models.Model):
             )
         ],
         help_text="ISO weekday digits of the business days: 1 = Monday ... 7 = Sunday.",
+    )
+    holiday_calendar = models.CharField(
+        max_length=10,
+        blank=True,
+        default="US",
+        choices=[*CALENDARS.items(), ("", "None: only the holidays listed below")],
+        help_text="The public holidays the office is closed on, from a maintained calendar; "
+        "add or remove a day below.",
     )
     secretary = models.CharField(
         max_length=200, blank=True, help_text="Who receives notices of exercise (paragraph 6a)."
@@ -92,8 +101,19 @@ class Company(models.Model):
             opens=self.opens_at,
             closes=self.closes_at,
             workdays=frozenset(int(d) for d in self.business_days),
-            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+            holidays=self.holiday_list(),
         )
+
+    def holiday_list(self) -> CompanyHolidays:
+        """The days the office is closed for a holiday: the holiday calendar's, with the
+        days added here and without those removed (``Holiday`` rows)."""
+        added, removed = {}, set()
+        for day, name, closed in self.holidays.values_list("date", "name", "closed"):
+            if closed:
+                added[day] = name
+            else:
+                removed.add(day)
+        return CompanyHolidays(self.holiday_calendar, added, frozenset(removed))
 
     def now(self) -> dt.datetime:
         return timezone.now().astimezone(ZoneInfo(self.time_zone))
@@ -140,20 +160,24 @@ class Company(models.Model):
             suspension = RegistrationSuspension.objects.create(
                 company=self, start=start, end=end, note=note
             )
-            self.refresh_post_termination_expirations()
+            self.refresh_post_termination_expirations(since=start)
         return suspension
 
-    def refresh_post_termination_expirations(self) -> None:
-        """Recompute the stored expiration of every outstanding grant whose optionee has
-        left service: only a post-termination clock can be tolled (paragraph 5b(iii)), and an
-        expired or fully exercised grant has no clock left. One prefetch for all of them."""
+    def refresh_post_termination_expirations(self, *, since: dt.date | None = None) -> None:
+        """Recompute the stored expiration of every grant whose optionee has left service:
+        only a post-termination clock can be tolled (paragraph 5b(iii)). Outstanding grants,
+        and, when a suspension from ``since`` is recorded late, the grants that expired on
+        or after that day, which it may bring back. One prefetch for all of them."""
         from grants.models.grant import Grant
         from grants.models.people import Termination
 
         terminated = Termination.objects.filter(reversed_at__isnull=True).values("optionee_id")
+        which = Q(status=Grant.Status.GRANTED)
+        if since is not None:
+            which |= Q(status=Grant.Status.EXPIRED, expires_on__gte=since)
         grants = (
             Grant.objects.select_for_update(of=("self",))
-            .filter(plan__company=self, optionee_id__in=terminated, status=Grant.Status.GRANTED)
+            .filter(which, plan__company=self, optionee_id__in=terminated)
             .with_facts()
         )
         for grant in grants:
@@ -161,9 +185,18 @@ class Company(models.Model):
 
 
 class Holiday(models.Model):
+    """A change to the company's holiday calendar: a day the office is closed besides the
+    calendar's holidays, or a calendar holiday on which it is open (``closed`` off)."""
+
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField()
     name = models.CharField(max_length=100)
+    closed = models.BooleanField(
+        "office closed",
+        default=True,
+        help_text="Ticked: a holiday (the office is closed). Unticked: the office is open on "
+        "this day although the holiday calendar lists it.",
+    )
 
     history = HistoricalRecords(bases=[AuditSource])
 
@@ -174,7 +207,7 @@ class Holiday(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} {self.name}"
+        return f"{self.date:%Y-%m-%d} {self.name}" + ("" if self.closed else " (office open)")
 
 
 class WithholdingRate(models.Model):

@@ -36,6 +36,7 @@ class ExerciseCheck:
     aggregate_price: Decimal
     successor: Successor | None
     facts: GrantFacts
+    charged_to: dt.date | None = None  # the installment taken whole under exception 3(a)
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,82 @@ class ExercisePreview:
     fair_market_value_date: dt.date | None
     taxable_spread: Decimal | None
     withholding: list[tuple[str, Decimal]]
+    payment_terms: str  # when the exercise is made, in words (``payment_terms``)
 
     @property
     def withholding_total(self) -> Decimal:
         return sum((amount for _, amount in self.withholding), Decimal("0.00"))
+
+    @classmethod
+    def of(
+        cls, grant: Grant, check: ExerciseCheck, payment_method: str, payment_received: bool
+    ) -> ExercisePreview:
+        """The preview of an exercise of ``grant`` that passed ``check``."""
+        company = grant.company
+        price = company.closing_price(check.exercise_date)
+        spread = withholding = None
+        if price is not None:
+            spread = rules.taxable_spread(check.shares, grant.exercise_price, price.price)
+            withholding = rules.withholding_estimate(
+                check.shares, grant.exercise_price, price.price, company.withholding_rates()
+            )
+        return cls(
+            shares=check.shares,
+            exercise_date=check.exercise_date,
+            exercisable=check.exercisable,
+            expires=check.expires,
+            aggregate_price=check.aggregate_price,
+            fair_market_value=price.price if price else None,
+            fair_market_value_date=price.date if price else None,
+            taxable_spread=spread,
+            withholding=withholding or [],
+            payment_terms=payment_terms(
+                payment_method=payment_method,
+                payment_received=payment_received,
+                shares=check.shares,
+                aggregate_price=check.aggregate_price,
+                exercise_date=check.exercise_date,
+                expires=check.expires,
+                closes_at=company.closes_at,
+                time_zone=company.time_zone,
+            ),
+        )
+
+
+def payment_terms(
+    *,
+    payment_method: str,
+    payment_received: bool,
+    shares: int,
+    aggregate_price: Decimal,
+    exercise_date: dt.date,
+    expires: rules.Expiration,
+    closes_at: dt.time,
+    time_zone: str,
+) -> str:
+    """What a notice paid this way makes, in the words the portal and the back office show
+    before it is submitted (paragraphs 2b and 6a, as DOMAIN.md reads them)."""
+    price = f"${aggregate_price:,.2f}"
+    if payment_method == rules.PAYMENT_REG_T:
+        return (
+            f"Under the Regulation T broker-assisted program this notice makes the exercise, "
+            f"dated {exercise_date:%B %-d, %Y}. The broker pays the company the full price of "
+            f"{price}, and no share is issued before the company has that cash."
+        )
+    if payment_received:
+        return (
+            f"Paid by {payment_method} with the notice: the company has both, so the exercise "
+            f"is made, dated {exercise_date:%B %-d, %Y}."
+        )
+    closing = f"{closes_at:%-I:%M %p} ({time_zone})"
+    return (
+        f"Paying by {payment_method}: this notice reserves the {shares:,} shares, but the "
+        f"exercise is made only when the company has received the full price of {price}, "
+        f"and it is dated the day the price arrives (or the notice's day, if later). If the "
+        f"price has not arrived by the end of business hours, {closing}, on "
+        f"{expires.on:%A, %B %-d, %Y}, the option's last day, the request lapses with the "
+        f"option."
+    )
 
 
 class Exercise(models.Model):
@@ -64,24 +137,54 @@ class Exercise(models.Model):
         REG_T = rules.PAYMENT_REG_T, "Regulation T broker-assisted program"
 
     class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        # A notice paid by cash or check without its price: the shares are reserved, but
+        # the exercise is made only when the price arrives (paragraphs 2b and 6a).
+        REQUESTED = "requested", "Requested: price not yet received"
+        # Regulation T: the exercise is made by the notice; the broker's cash is awaited.
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment: exercised, the broker pays"
         PAID = "paid", "Paid"
         ISSUED = "issued", "Shares issued"
         CANCELLED = "cancelled", "Cancelled"
+        # A pending request whose price had not arrived when the option ended.
+        LAPSED = "lapsed", "Lapsed: price not received in time"
+
+    # Statuses whose shares are taken from the option (exercised or reserved), and those of
+    # an exercise made.
+    TAKEN = (Status.REQUESTED, Status.AWAITING_PAYMENT, Status.PAID, Status.ISSUED)
+    MADE = (Status.AWAITING_PAYMENT, Status.PAID, Status.ISSUED)
 
     grant = models.ForeignKey("Grant", on_delete=models.PROTECT, related_name="exercises")
     shares = models.PositiveBigIntegerField()
-    exercise_date = models.DateField()
+    exercise_date = models.DateField(
+        help_text="The day the exercise is made: the later of the notice's and the price's "
+        "receipt (for a pending request, the notice's, until the price arrives)."
+    )
+    installment = models.ForeignKey(
+        "Installment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="charged_exercises",
+        verbose_name="charged to installment",
+        help_text="Set when the exercise takes the whole remainder of an installment smaller "
+        "than the minimum (exception 3(a)); other exercises are charged oldest first.",
+    )
     notice_received_at = models.DateTimeField(null=True, blank=True)
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     price_per_share = models.DecimalField(max_digits=14, decimal_places=4)
     aggregate_price = models.DecimalField(max_digits=18, decimal_places=2)
-    status = models.CharField(
-        max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT
-    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
     payment_received_on = models.DateField(null=True, blank=True)
     shares_issued_on = models.DateField(null=True, blank=True)
     cancelled_on = models.DateField(null=True, blank=True)
+    lapsed_on = models.DateField(null=True, blank=True)
+    reviewed_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Set when the administrator has reviewed an exercise dated after a last day "
+        "that a late-reported fact moved earlier, and decided that it stands.",
+    )
+    review_note = models.CharField(max_length=300, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -118,6 +221,10 @@ class Exercise(models.Model):
                 condition=Q(shares_issued_on__isnull=True) | Q(payment_received_on__isnull=False),
                 name="exercise_no_issue_before_payment",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="requested") | Q(payment_received_on__isnull=True),
+                name="exercise_requested_unpaid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,7 +244,13 @@ class Exercise(models.Model):
         submission_key: str | None,
     ) -> Exercise:
         """Write an exercise that passed ``check`` with its notice of exercise (paragraph 6a);
-        for ``Grant.request_exercise``, which holds the grant's lock."""
+        for ``Grant.request_exercise``, which holds the grant's lock.
+
+        Paid by cash or check with the price, the exercise is made on the notice's day
+        (paid); without it, the notice is a pending request that reserves the shares until
+        the price arrives (``mark_paid``). Under the Regulation T program the notice makes
+        the exercise, and the broker's cash is awaited before any share is issued.
+        """
         shares = check.shares
         received_at = at if isinstance(at, dt.datetime) else None
         notice = Notice.objects.create(
@@ -155,17 +268,25 @@ class Exercise(models.Model):
             received_on=check.exercise_date,
             received_at=received_at,
         )
-        today = grant.company.today()
+        if payment_received:
+            status = cls.Status.PAID
+        elif payment_method == cls.PaymentMethod.REG_T:
+            status = cls.Status.AWAITING_PAYMENT
+        else:
+            status = cls.Status.REQUESTED
         return cls.objects.create(
             grant=grant,
             shares=shares,
             exercise_date=check.exercise_date,
+            installment=(
+                grant.installments.get(vest_date=check.charged_to) if check.charged_to else None
+            ),
             notice_received_at=received_at,
             payment_method=payment_method,
             price_per_share=grant.exercise_price,
             aggregate_price=check.aggregate_price,
-            payment_received_on=min(today, check.exercise_date) if payment_received else None,
-            status=cls.Status.PAID if payment_received else cls.Status.AWAITING_PAYMENT,
+            payment_received_on=check.exercise_date if payment_received else None,
+            status=status,
             requested_by=by,
             successor=check.successor,
             notice=notice,
@@ -175,20 +296,93 @@ class Exercise(models.Model):
     def _locked(self) -> Exercise:
         return Exercise.objects.select_for_update().get(pk=self.pk)
 
-    def mark_paid(self, on: dt.date) -> None:
-        """Record that the company has the cash for the aggregate price (paragraph 2b)."""
-        on = require_date(on, "The date payment was received")
+    @property
+    def is_made(self) -> bool:
+        """Whether the exercise is made (not a pending request, cancelled or lapsed)."""
+        return self.status in self.MADE
+
+    @classmethod
+    def tally(cls, rows) -> tuple[int, int, dict[dt.date, int]]:
+        """From ``(status, shares, charged installment's vesting date)`` of a grant's
+        exercises: the shares taken (exercised or reserved), those of pending requests, and
+        the shares charged to single installments under exception 3(a)."""
+        taken, pending, charged = 0, 0, {}
+        for status, shares, charged_to in rows:
+            if status not in cls.TAKEN:
+                continue
+            taken += shares
+            if status == cls.Status.REQUESTED:
+                pending += shares
+            if charged_to is not None:
+                charged[charged_to] = charged.get(charged_to, 0) + shares
+        return taken, pending, charged
+
+    def mark_paid(self, on: dt.date | dt.datetime) -> None:
+        """Record that the company has the full price (paragraph 2b).
+
+        For a pending request (cash or check), this makes the exercise: its exercise date is
+        the later of the notice's and the price's receipt, each counted by business hours
+        as a notice is (paragraph 6a). A price received after the end of business hours on
+        the option's last day is refused: the request lapsed with the option. Under the
+        Regulation T program the exercise was made by the notice, and the broker's cash may
+        arrive later.
+        """
+        if isinstance(on, dt.datetime):
+            within_calendar(on.date(), "The date payment was received")
+        else:
+            on = require_date(on, "The date payment was received")
+        from grants.models.grant import Grant
+
         with transaction.atomic():
+            grant = Grant.objects.select_for_update(of=("self",)).get(pk=self.grant_id)
             me = self._locked()
-            if me.status != self.Status.AWAITING_PAYMENT:
+            if me.status not in (self.Status.REQUESTED, self.Status.AWAITING_PAYMENT):
                 raise ValidationError(
                     f"This exercise is {me.get_status_display().lower()}, not awaiting payment.",
                     code="not_awaiting_payment",
                 )
-            me.payment_received_on = on
+            calendar = grant.company.calendar()
+            paid_on = calendar.local_date(on) if isinstance(on, dt.datetime) else on
+            fields = ["payment_received_on", "status"]
+            if me.status == self.Status.REQUESTED:
+                received = rules.deemed_received(on, calendar)
+                made_on = max(me.exercise_date, received)
+                facts = grant.facts()
+                expires = grant.expiration(facts=facts)
+                if grant.status == Grant.Status.EXPIRED or made_on > expires.on:
+                    raise ValidationError(
+                        f"The price counts as received on {received:%Y-%m-%d}, after the "
+                        f"option's last day, {expires.on:%Y-%m-%d} ({expires.explanation}): "
+                        f"the exercise was not made in time, and the request lapses with the "
+                        f"option. Return the payment.",
+                        code="paid_after_expiry",
+                    )
+                rules.check_registration(made_on, facts.suspensions)
+                me.exercise_date = made_on
+                fields.append("exercise_date")
+            me.payment_received_on = paid_on
             me.status = self.Status.PAID
-            me.save(update_fields=["payment_received_on", "status"])
+            me.save(update_fields=fields)
+            grant.refresh_expiration()  # fully exercised, perhaps, now that it is made
             events.exercise_step.send(sender=Exercise, exercise=me, step="paid")
+        self.refresh_from_db()
+
+    def confirm_after_review(self, note: str) -> None:
+        """The administrator has reviewed an exercise dated after the option's last day (a
+        termination or other fact reported late moved the last day before it) and decided
+        that it stands: ``check_books`` no longer lists it. Cancel it instead if it does
+        not stand."""
+        note = (note or "").strip()
+        if not note:
+            raise ValidationError(
+                "Say why the exercise stands (for example, the board's decision).",
+                code="no_reason",
+            )
+        with transaction.atomic():
+            me = self._locked()
+            me.reviewed_on = me.grant.company.today()
+            me.review_note = note[:300]
+            me.save(update_fields=["reviewed_on", "review_note"])
         self.refresh_from_db()
 
     def issue_shares(self, on: dt.date) -> None:
@@ -223,7 +417,7 @@ class Exercise(models.Model):
         with transaction.atomic():
             grant = Grant.objects.select_for_update().get(pk=self.grant_id)
             me = self._locked()
-            if me.status in (self.Status.ISSUED, self.Status.CANCELLED):
+            if me.status in (self.Status.ISSUED, self.Status.CANCELLED, self.Status.LAPSED):
                 raise ValidationError(
                     f"This exercise is {me.get_status_display().lower()} and cannot be cancelled.",
                     code="not_cancellable",
@@ -294,7 +488,7 @@ def check_exercise(
         expires_on=expires.on,
         suspensions=facts.suspensions,
     )
-    rules.check_minimum_exercise(
+    charged_to = rules.check_minimum_exercise(
         shares=shares,
         installments=facts.installments,
         on=exercise_date,
@@ -302,8 +496,10 @@ def check_exercise(
         exercisable=exercisable,
         service_end=facts.service_end,
         minimum=grant.terms.minimum_exercise,
+        charged=facts.charged,
     )
     return ExerciseCheck(
+        charged_to=charged_to,
         shares=shares,
         exercise_date=exercise_date,
         exercisable=exercisable,

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from grants import rules
@@ -17,15 +18,26 @@ class GrantFacts:
     """Every recorded fact the rules need about one grant, gathered once."""
 
     installments: list[rules.Installment]
+    # Every share taken from the option: exercised, or reserved by a pending request.
     exercised: int
     termination: rules.Termination | None
     suspensions: list[rules.Period]
     liability_windows: list[rules.Period]
-    awaiting_payment: tuple[dt.date, ...] = ()  # dates of exercises awaiting payment
+    # Of ``exercised``, the shares of pending requests (a notice without its price,
+    # paragraphs 2b and 6a): reserved, but not exercised until the price arrives.
+    pending: int = 0
+    # Of ``exercised``, the shares charged to one installment under exception 3(a), by the
+    # installment's vesting date.
+    charged: Mapping[dt.date, int] = field(default_factory=dict)
 
     @property
     def service_end(self) -> dt.date | None:
         return self.termination.on if self.termination else None
+
+    @property
+    def made(self) -> int:
+        """The shares of exercises made: taken, less those of pending requests."""
+        return self.exercised - self.pending
 
 
 @dataclass(frozen=True)
@@ -35,7 +47,8 @@ class Position:
     on: dt.date
     total: int
     vested: int
-    exercised: int
+    exercised: int  # exercised or reserved by a pending request
+    pending: int  # of ``exercised``: reserved by pending requests, the price not yet received
     exercisable: int
     unvested: int
     forfeited: int

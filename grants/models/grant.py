@@ -91,26 +91,24 @@ def gather_facts(grants: list[Grant]) -> None:
         .values_list("grant_id", "vest_date", "shares")
     ):
         installments[grant_id].append(rules.Installment(vest_date, shares))
-    exercised: dict[int, int] = dict.fromkeys(ids, 0)
-    awaiting: dict[int, list[dt.date]] = {pk: [] for pk in ids}
-    for grant_id, shares, status, on in Exercise.objects.filter(grant_id__in=ids).values_list(
-        "grant_id", "shares", "status", "exercise_date"
+    exercises: dict[int, list[tuple]] = {pk: [] for pk in ids}
+    for grant_id, *row in Exercise.objects.filter(grant_id__in=ids).values_list(
+        "grant_id", "status", "shares", "installment__vest_date"
     ):
-        if status != Exercise.Status.CANCELLED:
-            exercised[grant_id] += shares
-        if status == Exercise.Status.AWAITING_PAYMENT:
-            awaiting[grant_id].append(on)
+        exercises[grant_id].append(row)
     terminations, windows, suspensions = people_facts(
         optionee_ids, {g.plan.company_id for g in grants}
     )
     for grant in grants:
+        exercised, pending, charged = Exercise.tally(exercises[grant.pk])
         grant._facts = GrantFacts(
             installments=installments[grant.pk],
-            exercised=exercised[grant.pk],
+            exercised=exercised,
+            pending=pending,
+            charged=charged,
             termination=terminations.get(grant.optionee_id),
             suspensions=suspensions[grant.plan.company_id],
             liability_windows=windows.get(grant.optionee_id, []),
-            awaiting_payment=tuple(awaiting[grant.pk]),
         )
 
 
@@ -256,18 +254,19 @@ class Grant(models.Model):
         if gathered is not None:
             return gathered
         termination = self.optionee.active_termination()
-        exercises = list(self.exercises.all())
+        exercised, pending, charged = Exercise.tally(
+            self.exercises.values_list("status", "shares", "installment__vest_date")
+        )
         return GrantFacts(
             installments=[
                 rules.Installment(i.vest_date, i.shares) for i in self.installments.all()
             ],
-            exercised=sum(e.shares for e in exercises if e.status != Exercise.Status.CANCELLED),
+            exercised=exercised,
+            pending=pending,
+            charged=charged,
             termination=termination.as_rules() if termination else None,
             suspensions=self.company.suspension_periods(),
             liability_windows=self.optionee.liability_periods(),
-            awaiting_payment=tuple(
-                e.exercise_date for e in exercises if e.status == Exercise.Status.AWAITING_PAYMENT
-            ),
         )
 
     def expiration(
@@ -298,7 +297,12 @@ class Grant(models.Model):
         return rules.forfeited_shares(facts.installments, facts.service_end)
 
     def exercised_shares(self) -> int:
+        """Shares exercised or reserved by a pending request (see ``pending_shares``)."""
         return self.facts().exercised
+
+    def pending_shares(self) -> int:
+        """Shares reserved by pending requests: notices whose price has not arrived."""
+        return self.facts().pending
 
     def exercisable_shares(self, on: dt.date) -> int:
         on = require_date(on, "The date")
@@ -350,6 +354,7 @@ class Grant(models.Model):
             total=self.shares,
             vested=vested,
             exercised=facts.exercised,
+            pending=facts.pending,
             exercisable=exercisable,
             unvested=self.shares - vested - forfeited,
             forfeited=forfeited,
@@ -379,7 +384,7 @@ class Grant(models.Model):
                 exercised=item.shares - remainder,
             )
             for item, remainder in rules.unexercised_by_installment(
-                facts.installments, facts.exercised
+                facts.installments, facts.exercised, facts.charged
             )
         ]
 
@@ -387,44 +392,57 @@ class Grant(models.Model):
 
     def refresh_expiration(self, as_of: dt.date | None = None) -> None:
         """Store what the rules derive from every event so far: the effective expiration
-        date and its clause, the shares returned to the plan (forfeited at termination,
-        paragraph 5c) and the next night the nightly job must look at the grant.
+        date and its clause, the status, the shares returned to the plan (forfeited at
+        termination, paragraph 5c) and the next night the nightly job must look at the
+        grant. A grant that a fact recorded late brings back from expiry (its last day moved
+        to today or later) is live again, and the optionee is told in writing.
 
         Called inside the transaction of each verb that can move them, with the row locked.
         """
-        changed = self.derive(self.facts(), as_of or self.company.today())
+        today = as_of or self.company.today()
+        was_expired = self.status == Grant.Status.EXPIRED
+        changed = self.derive(self.facts(), today)
         if changed:
             self.save(update_fields=changed)
+        if was_expired and self.status != Grant.Status.EXPIRED:
+            notice = reinstatement_notice(self, today)
+            notice.save()
+            events.notices_given.send(sender=Notice, notices=[notice])
 
     def derive(self, facts: GrantFacts, today: dt.date) -> list[str]:
         """Set the stored derived fields from ``facts``; return the names that changed.
 
         The status follows the rows too: a termination (or its reversal, or a cancelled
         exercise) can make every share that will ever vest exercised, or no longer so. An
-        expired grant returns its forfeited and its unexercised shares to the plan.
+        expired grant returns its forfeited and its unexercised shares to the plan; a fact
+        recorded late that moves its last day to today or later makes it live again.
         """
         changed = []
+        expires = self.expiration(as_of=today, facts=facts)
         forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
-        returned = rules.returned_shares(
-            shares=self.shares,
-            exercised=facts.exercised,
-            forfeited=forfeited,
-            expired=self.status == Grant.Status.EXPIRED,
+        revived = (
+            self.status == Grant.Status.EXPIRED
+            and expires.on >= today
+            and expires.on > self.expires_on
         )
-        if self.status != Grant.Status.EXPIRED:
+        if self.status != Grant.Status.EXPIRED or revived:
             done = rules.fully_exercised(
-                shares=self.shares, exercised=facts.exercised, forfeited=forfeited
+                shares=self.shares, exercised=facts.made, forfeited=forfeited
             )
             status = Grant.Status.EXERCISED if done else Grant.Status.GRANTED
             if self.status != status:
                 self.status = status  # before the next action: it depends on the status
                 changed.append("status")
-        expires = self.expiration(as_of=today, facts=facts)
         derived = {
-            "returned_shares": returned,
+            "returned_shares": rules.returned_shares(
+                shares=self.shares,
+                exercised=facts.made,
+                forfeited=forfeited,
+                expired=self.status == Grant.Status.EXPIRED,
+            ),
             "expires_on": expires.on,
             "expiration_clause": expires.clause,
-            "next_action_on": self._next_action_on(expires.on, today),
+            "next_action_on": self._next_action_on(expires.on, today, facts),
         }
         for name, value in derived.items():
             if getattr(self, name) != value:
@@ -432,16 +450,25 @@ class Grant(models.Model):
                 changed.append(name)
         return changed
 
-    def _next_action_on(self, expires_on: dt.date, today: dt.date) -> dt.date | None:
+    def warning_lead_days(self) -> int:
+        """How much earlier than its day an expiry warning is given: none by e-mail (it
+        takes effect that day), and the mailing delay by mail (paragraph 9), so that a
+        mailed warning takes effect by the day it announces."""
+        return 0 if self.optionee.email_address else self.terms.mail_notice_days
+
+    def _next_action_on(self, expires_on: dt.date, today: dt.date, facts: GrantFacts):
         if self.status != Grant.Status.GRANTED:
             return None
         offsets = self.company.warning_offsets()
-        due = rules.due_expiry_warning(expires_on, today, offsets)
+        lead = self.warning_lead_days()
+        due = rules.due_expiry_warning(expires_on, today, offsets, lead)
         return rules.next_nightly_action(
             expires_on,
             today,
             offsets,
             due_warning_sent=due is not None and self.warning_sent(expires_on, due),
+            lead_days=lead,
+            changes_on=[p.start for p in facts.suspensions] if facts.termination else (),
         )
 
     def warning_sent(self, expires_on: dt.date, days_before: int) -> bool:
@@ -472,29 +499,14 @@ class Grant(models.Model):
         payment_method: str,
         by=None,
         delivered_by: Successor | None = None,
+        payment_received: bool = False,
     ) -> ExercisePreview:
         """What an exercise would be, before it is submitted: its exercise date, aggregate
-        price and the tax estimate at the latest closing price (paragraphs 2 and 6b).
-        Raises the same ValidationError that ``request_exercise`` would."""
+        price, the tax estimate at the latest closing price (paragraphs 2 and 6b) and, in
+        words, when the exercise is made by this way of paying. Raises the same
+        ValidationError that ``request_exercise`` would."""
         check = check_exercise(self, shares, at, payment_method, by, delivered_by)
-        price = self.company.closing_price(check.exercise_date)
-        spread = withholding = None
-        if price is not None:
-            spread = rules.taxable_spread(check.shares, self.exercise_price, price.price)
-            withholding = rules.withholding_estimate(
-                check.shares, self.exercise_price, price.price, self.company.withholding_rates()
-            )
-        return ExercisePreview(
-            shares=check.shares,
-            exercise_date=check.exercise_date,
-            exercisable=check.exercisable,
-            expires=check.expires,
-            aggregate_price=check.aggregate_price,
-            fair_market_value=price.price if price else None,
-            fair_market_value_date=price.date if price else None,
-            taxable_spread=spread,
-            withholding=withholding or [],
-        )
+        return ExercisePreview.of(self, check, payment_method, payment_received)
 
     def request_exercise(
         self,
@@ -553,9 +565,9 @@ class Grant(models.Model):
             )
             shares = check.shares
             facts = check.facts
-            if facts.exercised + shares >= grant.shares - rules.forfeited_shares(
-                facts.installments, facts.service_end
-            ):
+            made = facts.made + (shares if exercise.is_made else 0)
+            forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+            if rules.fully_exercised(shares=grant.shares, exercised=made, forfeited=forfeited):
                 grant.status = Grant.Status.EXERCISED
                 grant.save(update_fields=["status"])
             events.exercise_step.send(sender=Exercise, exercise=exercise, step="recorded")
@@ -585,6 +597,26 @@ class Grant(models.Model):
             grant=self, documents_version=self.documents_version, defaults={"user": user}
         )
         return acknowledgement
+
+
+def reinstatement_notice(grant: Grant, today: dt.date) -> Notice:
+    """The written notice that a fact recorded late brought an expired grant back (not yet
+    saved)."""
+    return Notice.to_optionee(
+        grant,
+        kind=Notice.Kind.REINSTATED,
+        subject=f"Your option {grant.number} can be exercised again",
+        body=(
+            f"A fact recorded on {today:%B %-d, %Y} moves the last day of your option under "
+            f"grant {grant.number} to {grant.expires_on:%A, %B %-d, %Y}: "
+            f"{grant.expiration(as_of=today).explanation} The option did not expire when we "
+            f"wrote that it had; it can be exercised through the end of business hours on "
+            f"that day. A request whose price had not arrived lapsed then and stays lapsed: "
+            f"send a new notice of exercise."
+        ),
+        sent_on=today,
+        about_expiration=grant.expires_on,
+    )
 
 
 class Installment(models.Model):

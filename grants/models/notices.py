@@ -36,6 +36,7 @@ class Notice(models.Model):
         ADDRESS_CHANGE = "address_change", "Change of notice address"
         EXPIRY_WARNING = "expiry_warning", "Expiry warning"
         EXPIRED = "expired", "Option expired"
+        REINSTATED = "reinstated", "Option exercisable again"
         GENERAL = "general", "General"
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="notices")
@@ -64,6 +65,15 @@ class Notice(models.Model):
         blank=True,
         editable=False,
         help_text="For an expiry warning: the offset (days before expiration) it was sent for.",
+    )
+    submission_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="Set by the form that submitted it, so a repeated submission is not a "
+        "second notice.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -96,6 +106,39 @@ class Notice(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "effective_on", "address"}
         super().save(*args, **kwargs)
+
+    @classmethod
+    def to_optionee(
+        cls,
+        grant,
+        *,
+        kind: str,
+        subject: str,
+        body: str,
+        sent_on: dt.date,
+        about_expiration: dt.date | None = None,
+        days_before: int | None = None,
+    ) -> Notice:
+        """A written notice to the optionee of ``grant`` (paragraph 9), not yet saved: by
+        e-mail, effective that day, when an address is on file; otherwise by U.S. mail to
+        the notice address, effective after the mailing delay, left in the administrator's
+        print queue (the Notices list, filtered by method "mail", with its print page)."""
+        optionee = grant.optionee
+        emailed = bool(optionee.email_address)
+        return cls(
+            company=grant.company,
+            optionee=optionee,
+            grant=grant,
+            direction=cls.Direction.TO_OPTIONEE,
+            method=cls.Method.EMAIL if emailed else cls.Method.MAIL,
+            kind=kind,
+            subject=subject,
+            body=body,
+            sent_on=sent_on,
+            received_on=sent_on if emailed else None,
+            about_expiration=about_expiration,
+            days_before=days_before,
+        )
 
     def prepare(self, address: str | None = None) -> None:
         """Set what a notice derives before it is stored (also for ``bulk_create``): the

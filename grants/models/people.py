@@ -93,7 +93,24 @@ class Optionee(models.Model):
     def __str__(self) -> str:
         return self.legal_name
 
+    def save(self, *args, **kwargs):
+        """Saved as usual; when the way written notices reach the optionee changes (an
+        e-mail address added or removed), the nightly job's warning days of their
+        outstanding grants follow, since a warning by mail goes earlier (paragraph 9)."""
+        fields = kwargs.get("update_fields")
+        watched = self.pk is not None and (fields is None or {"email", "user"} & set(fields))
+        before = Optionee.objects.filter(pk=self.pk).first() if watched else None
+        super().save(*args, **kwargs)
+        if before is not None and bool(before.email_address) != bool(self.email_address):
+            self.refresh_warning_days()
+
     # -- reading
+
+    @property
+    def email_address(self) -> str:
+        """Where e-mail to the optionee goes: the address on file, else the portal
+        account's; empty when there is neither (then notices go by mail)."""
+        return self.email or (self.user.email if self.user else "")
 
     def active_termination(self) -> Termination | None:
         """The standing (not reversed) termination; reads prefetched rows when present."""
@@ -121,6 +138,22 @@ class Optionee(models.Model):
         return [rules.Period(w.start, w.end) for w in self.section16_windows.all()]
 
     # -- verbs
+
+    def refresh_warning_days(self) -> None:
+        """Recompute the next nightly action of the optionee's outstanding grants, after
+        the way notices reach them changed (``Grant.warning_lead_days``)."""
+        with transaction.atomic():
+            for grant in self.grants.select_for_update().filter(status="granted"):
+                grant.refresh_expiration()
+
+    @staticmethod
+    def portal_account_saved(sender, instance, update_fields=None, **kwargs) -> None:
+        """A portal account's e-mail may be where an optionee's notices go: when it is saved,
+        the warning days of the optionees without an address of their own follow."""
+        if update_fields is not None and "email" not in update_fields:
+            return
+        for optionee in Optionee.objects.filter(user=instance, email=""):
+            optionee.refresh_warning_days()
 
     def _check_termination(self, on: object, reason: str, grants: list[Grant]) -> dt.date:
         """The checks a termination must pass before it is recorded or previewed."""

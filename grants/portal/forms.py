@@ -24,8 +24,9 @@ class ExerciseForm(forms.Form):
         choices=Exercise.PaymentMethod.choices,
         widget=forms.RadioSelect,
         help_text=(
-            "Cash or check: the full price is due with the notice. Regulation T program: "
-            "your broker pays the company before the shares are issued."
+            "Cash or check: the exercise is made when the company receives the full price. "
+            "Regulation T program: this notice makes the exercise; your broker pays the "
+            "company before the shares are issued."
         ),
     )
     submission_key = forms.CharField(

@@ -142,11 +142,19 @@ def exercise(request, number: str):
         except ValidationError as refused:
             form.add_error(None, refused)
         else:
-            messages.success(
-                request,
-                f"Your notice of exercise of {recorded.shares:,} shares is recorded; "
-                f"the exercise date is {recorded.exercise_date:%B %-d, %Y}.",
-            )
+            if recorded.status == recorded.Status.REQUESTED:
+                said = (
+                    f"Your notice of exercise of {recorded.shares:,} shares is recorded and "
+                    f"reserves them; the exercise is made when the company receives the price "
+                    f"of ${recorded.aggregate_price:,}, by the end of business hours on "
+                    f"{grant.expires_on:%B %-d, %Y} at the latest."
+                )
+            else:
+                said = (
+                    f"Your notice of exercise of {recorded.shares:,} shares is recorded; "
+                    f"the exercise date is {recorded.exercise_date:%B %-d, %Y}."
+                )
+            messages.success(request, said)
             return redirect("exercise_detail", pk=recorded.pk)
     return render(request, "portal/exercise_form.html", context)
 

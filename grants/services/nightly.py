@@ -10,7 +10,7 @@ from simple_history.utils import bulk_create_with_history
 
 from grants import events, rules
 from grants.db import bulk_set
-from grants.models import Grant, GrantFacts, Notice, Optionee
+from grants.models import Exercise, Grant, GrantFacts, Notice, Optionee
 
 
 def run_nightly_many(pks: list[int], as_of: dt.date) -> dict[int, str | Exception]:
@@ -22,9 +22,8 @@ def run_nightly_many(pks: list[int], as_of: dt.date) -> dict[int, str | Exceptio
     and one update. The outcomes, by grant:
     - "paused": an open-ended registration suspension pauses the post-termination
       clock (5b(iii)): the date is not final, so nothing expires and no warning goes.
-    - "held": past expiration, but an exercise from before it still awaits payment;
-      expiring now would cut across it, so the grant is looked at again tomorrow.
-    - "expired": past expiration: status expired, unexercised shares back to the plan,
+    - "expired": past expiration: status expired, unexercised shares back to the plan
+      (those of a pending request whose price never came included: the request lapses),
       and a written notice to the optionee.
     - "warned": an expiry warning was due and is sent as a written notice.
     - "nothing" / "skipped": nothing was due, or another copy of the job has the grant
@@ -72,6 +71,9 @@ def run_nightly_many(pks: list[int], as_of: dt.date) -> dict[int, str | Exceptio
             if changed_grants:
                 bulk_set(changed_grants, sorted(changed_fields))
                 Grant.history.bulk_history_create(changed_grants, update=True)
+            lapse_pending_requests(
+                [pk for pk, outcome in outcomes.items() if outcome == "expired"], as_of
+            )
             events.notices_given.send(sender=Notice, notices=notices)
     except DatabaseError as error:
         if len(pks) == 1:
@@ -99,18 +101,16 @@ def plan_grant(grant: Grant, as_of: dt.date) -> tuple[str, list[str], Notice | N
     if paused:
         outcome = "paused"
     elif as_of > expires.on:
-        if any(day <= expires.on for day in facts.awaiting_payment):
-            outcome = "held"
-        else:
-            return "expired", expire(grant, expires, facts), expiry_notice(grant, expires, as_of)
+        return "expired", expire(grant, expires, facts), expiry_notice(grant, expires, facts, as_of)
     else:
-        due = rules.due_expiry_warning(expires.on, as_of, grant.company.warning_offsets())
+        offsets, lead = grant.company.warning_offsets(), grant.warning_lead_days()
+        due = rules.due_expiry_warning(expires.on, as_of, offsets, lead)
         if due is not None and not grant.warning_sent(expires.on, due):
             notice = warning_notice(grant, expires, as_of, due)
             grant._warnings_sent = {*grant.__dict__.get("_warnings_sent", ()), (expires.on, due)}
             outcome = "warned"
     changed = grant.derive(facts, as_of)
-    if outcome in ("paused", "held"):
+    if outcome == "paused":
         grant.next_action_on = tomorrow
         changed = [*{*changed, "next_action_on"}]
     return outcome, changed, notice
@@ -122,7 +122,7 @@ def expire(grant: Grant, expires: rules.Expiration, facts: GrantFacts) -> list[s
     grant.expires_on, grant.expiration_clause = expires.on, expires.clause
     grant.returned_shares = rules.returned_shares(
         shares=grant.shares,
-        exercised=facts.exercised,
+        exercised=facts.made,
         forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
         expired=True,
     )
@@ -130,19 +130,39 @@ def expire(grant: Grant, expires: rules.Expiration, facts: GrantFacts) -> list[s
     return ["status", "expires_on", "expiration_clause", "returned_shares", "next_action_on"]
 
 
-def expiry_notice(grant: Grant, expires: rules.Expiration, as_of: dt.date) -> Notice:
-    return notice_to_optionee(
+def lapse_pending_requests(grant_ids: list[int], as_of: dt.date) -> None:
+    """Paragraphs 2b and 6a: a request whose price had not arrived by the end of the last
+    day lapses with the option; its shares went back to the plan with the rest."""
+    lapsed = list(Exercise.objects.filter(grant_id__in=grant_ids, status=Exercise.Status.REQUESTED))
+    if not lapsed:
+        return
+    for exercise in lapsed:
+        exercise.status, exercise.lapsed_on = Exercise.Status.LAPSED, as_of
+    bulk_set(lapsed, ["status", "lapsed_on"])
+    Exercise.history.bulk_history_create(lapsed, update=True)
+
+
+def expiry_notice(
+    grant: Grant, expires: rules.Expiration, facts: GrantFacts, as_of: dt.date
+) -> Notice:
+    lapsed = (
+        f" Your request to exercise {facts.pending:,} shares lapsed with it: the company did "
+        f"not receive the price by the end of that day."
+        if facts.pending
+        else ""
+    )
+    return Notice.to_optionee(
         grant,
         kind=Notice.Kind.EXPIRED,
         subject=f"Your option {grant.number} has expired",
         body=(
             f"Your option under grant {grant.number} expired at the end of business hours "
             f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
-            f"{expires.explanation}) and can no longer be exercised. "
+            f"{expires.explanation}) and can no longer be exercised.{lapsed} "
             f"{grant.returned_shares:,} unexercised shares returned to the plan."
         ),
-        expires=expires,
-        as_of=as_of,
+        sent_on=as_of,
+        about_expiration=expires.on,
         days_before=0,
     )
 
@@ -151,7 +171,7 @@ def warning_notice(
     grant: Grant, expires: rules.Expiration, as_of: dt.date, days_before: int
 ) -> Notice:
     days_left = (expires.on - as_of).days
-    return notice_to_optionee(
+    return Notice.to_optionee(
         grant,
         kind=Notice.Kind.EXPIRY_WARNING,
         subject=f"Your option {grant.number} expires on {expires.on:%B %-d, %Y}",
@@ -163,30 +183,7 @@ def warning_notice(
             f"A notice of exercise counts from the business day it is received during "
             f"business hours."
         ),
-        expires=expires,
-        as_of=as_of,
-        days_before=days_before,
-    )
-
-
-def notice_to_optionee(grant: Grant, *, kind, subject, body, expires, as_of, days_before) -> Notice:
-    """A written notice to the optionee (paragraph 9), not yet saved: by e-mail,
-    effective that day, when an address is on file; otherwise by U.S. mail to the
-    notice address, effective five days after deposit, left in the administrator's
-    print queue (the Notices list, filtered by method "mail", with its print page)."""
-    optionee = grant.optionee
-    emailed = bool(optionee.email or (optionee.user and optionee.user.email))
-    return Notice(
-        company=grant.company,
-        optionee=optionee,
-        grant=grant,
-        direction=Notice.Direction.TO_OPTIONEE,
-        method=Notice.Method.EMAIL if emailed else Notice.Method.MAIL,
-        kind=kind,
-        subject=subject,
-        body=body,
         sent_on=as_of,
-        received_on=as_of if emailed else None,
         about_expiration=expires.on,
         days_before=days_before,
     )

@@ -132,17 +132,20 @@ def test_a_refused_exercise_then_an_accepted_one(admin_page, screenshot):
     assert Exercise.objects.count() == exercises
     screenshot("admin-exercise-preview")
 
+    expect(page.get_by_role("row", name=re.compile("^What it makes"))).to_contain_text(
+        "this notice reserves the 1,000 shares"
+    )
     page.get_by_role("button", name="Record exercise").click()
     expect(
         page.get_by_text(
-            "Exercise of 1,000 shares of VLNC-2005-0001 recorded: exercise date 2005-08-01, "
-            "aggregate price $2,990.00."
+            "Notice of exercise of 1,000 shares of VLNC-2005-0001 recorded as a pending "
+            "request, counting from 2005-08-01"
         )
     ).to_be_visible()
     expect(page.get_by_role("heading", name="Payment, issue and cancellation")).to_be_visible()
     expect(page.get_by_role("button", name="Mark payment received")).to_be_visible()
     exercise = Exercise.objects.get(grant__number="VLNC-2005-0001")
-    assert (exercise.shares, exercise.status) == (1_000, Exercise.Status.AWAITING_PAYMENT)
+    assert (exercise.shares, exercise.status) == (1_000, Exercise.Status.REQUESTED)
     assert page.url.endswith(f"/admin/grants/exercise/{exercise.pk}/change/")
 
 

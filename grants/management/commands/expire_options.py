@@ -17,21 +17,22 @@ BATCH = 500  # grants locked, read and written together (docs/performance.md)
 class Command(OperationCommand):
     help = (
         "The nightly expiry check. Selects only the grants that are due: outstanding grants "
-        "whose stored next-action date (the day after expiration, or a day an expiry warning "
-        "is due) is on or before the as-of date. Each is re-checked under lock: past its "
-        "effective expiration date it becomes expired, its unexercised shares return to the "
-        "plan and the optionee gets a written notice; before it, the due expiry warning (60, "
-        "30, 14, 7 and 1 days before by default; Company.expiry_warning_days) is sent once as "
-        "a written notice. A grant whose post-termination clock is paused by an open "
-        "registration suspension, or with an exercise from before expiration still awaiting "
-        "payment, is left for the next night. Safe to run twice, and two copies at once."
+        "whose stored next-action date (the day after expiration, a day an expiry warning "
+        "is due, or the first day of an announced registration suspension) is on or before "
+        "the as-of date. Each is re-checked under lock: past its effective expiration date "
+        "it becomes expired, a pending request whose price never came lapses, the "
+        "unexercised shares return to the plan and the optionee gets a written notice; "
+        "before it, the due expiry warning (60, 30, 14, 7 and 1 days before by default; "
+        "Company.expiry_warning_days; by mail, deposited early enough to take effect by then) "
+        "is given once as a written notice. A grant whose post-termination clock is paused by "
+        "an open registration suspension is left for the next night. Safe to run twice, and "
+        "two copies at once."
     )
     summary_title = "Nightly expiry check"
     summary_lines = [
         ("due", "grants due"),
         ("expired", "expired"),
         ("warned", "expiry warnings sent"),
-        ("held", "held (exercise awaiting payment)"),
         ("paused", "paused (open registration suspension)"),
         ("skipped", "skipped (another run has it)"),
         ("nothing", "re-scheduled, nothing due"),
