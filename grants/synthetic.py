@@ -217,6 +217,7 @@ def generate_book(
                                 "issued",
                                 day,
                                 day,
+                                "",
                                 dt.datetime.now(dt.UTC),
                             )
                         )
@@ -302,6 +303,7 @@ def generate_book(
                     "status",
                     "payment_received_on",
                     "shares_issued_on",
+                    "review_note",
                     "created_at",
                 ],
                 exercise_rows,
