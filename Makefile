@@ -10,6 +10,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py expire_options
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)

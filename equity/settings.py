@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
+    "mailer",
     "grants",
 ]
 
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "grants.audit.AuditSourceMiddleware",
+    "grants.timezones.CompanyTimeZoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -112,6 +114,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"  # storage; each company's own zone governs its contract dates
 USE_I18N = True
 USE_TZ = True
+# Every date and time people read is labelled with its zone (the company's, activated for
+# each request by grants.timezones): "Nov. 29, 2026, 8:56 p.m. CST".
+FORMAT_MODULE_PATH = ["equity.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -132,12 +137,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-EMAIL_BACKEND = env.str(
+# Every e-mail waits in the outbox (django-mailer's queue, in the database) and is sent by
+# grants.outbox through the transport the operator configures as EMAIL_BACKEND (SMTP in
+# production): a mail server that is down delays mail but never loses it.
+MAILER_EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.console.EmailBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+EMAIL_BACKEND = "mailer.backend.DbBackend"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)  # seconds, so an outage cannot hang a run
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

@@ -69,7 +69,7 @@ def grant_figures(grant: Grant, on: dt.date) -> GrantFigures:
     forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
     expired = (
         rules.unexercised_shares(shares=grant.shares, exercised=facts.made, forfeited=forfeited)
-        if grant.status == Grant.Status.EXPIRED
+        if grant.status in Grant.ENDED
         else 0
     )
     return GrantFigures(
@@ -278,7 +278,7 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
             f"{row.exercised:,} shares exercised but only {ever_vest:,} "
             f"ever vest (a termination recorded after the exercises?): review the exercises",
         )
-    expired = row.status == Grant.Status.EXPIRED
+    expired = row.status in Grant.ENDED
     returned = rules.returned_shares(
         shares=row.shares, exercised=made, forfeited=row.forfeited, expired=expired
     )
@@ -296,7 +296,7 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
                 f"stored expiration {stored[0]:%Y-%m-%d} ({stored[1]}), recomputed "
                 f"{expires.on:%Y-%m-%d} ({expires.clause})",
             )
-    if expired and context.on <= expires.on and not paused:
+    if row.status == Grant.Status.EXPIRED and context.on <= expires.on and not paused:
         yield Mismatch(what, f"marked expired but exercisable through {expires.on:%Y-%m-%d}")
     if expired and row.pending:
         yield Mismatch(what, f"expired with {row.pending:,} shares still in pending requests")

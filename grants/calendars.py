@@ -22,6 +22,22 @@ def public_holidays(calendar: str, year: int) -> Mapping[dt.date, str]:
     return dict(holidays.country_holidays(calendar, years=year, observed=True))
 
 
+@lru_cache(maxsize=64)
+def _exchange_holidays(year: int) -> Mapping[dt.date, str]:
+    return dict(holidays.financial_holidays("NYSE", years=year))
+
+
+def trading_day_problem(day: dt.date) -> str | None:
+    """Why there is no closing price on ``day``: a weekend or a New York Stock Exchange
+    holiday (from the ``holidays`` package); None on a trading day."""
+    if day.isoweekday() > 5:
+        return f"{day:%Y-%m-%d} is a {day:%A}: the exchange does not trade"
+    closed = _exchange_holidays(day.year).get(day)
+    if closed:
+        return f"{day:%Y-%m-%d} is an exchange holiday ({closed}): the exchange does not trade"
+    return None
+
+
 class CompanyHolidays:
     """The days a company's office is closed for a holiday (paragraph 6a): its calendar's
     public holidays, with the days its administrator added and without those it removed.

@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from grants.calendars import trading_day_problem
 from grants.models import ClosingPrice, Company
 
 MAX_BYTES = 1024 * 1024
@@ -90,6 +91,9 @@ def _parse_date(text: str, today: dt.date | None) -> tuple[dt.date | None, str |
             f"{day:%Y-%m-%d} is after today ({today:%Y-%m-%d}); a closing price is recorded "
             f"once the day's trading has closed."
         )
+    closed = trading_day_problem(day)
+    if closed:
+        return None, f"{closed}, so there is no closing price; remove the line."
     return day, None
 
 

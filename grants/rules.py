@@ -669,14 +669,24 @@ def deemed_received(at: dt.date | dt.datetime, calendar: BusinessCalendar) -> dt
     )
 
 
-def check_price_at_grant(price_per_share: Decimal, fair_market_value: Decimal | None) -> None:
+def check_price_at_grant(
+    price_per_share: Decimal, fair_market_value: Decimal | None, *, discount_confirmed: bool = False
+) -> None:
     """Paragraph 2a: the exercise price is "not less than the fair market value of the
     Common Stock on the date of grant". Checked when a closing price is recorded for the
-    grant date; without one there is nothing to compare and the grant is accepted."""
-    if fair_market_value is not None and _money(price_per_share) < _money(fair_market_value):
+    grant date; without one there is nothing to compare and the grant is accepted. A price
+    below it is a discounted option, which some plans allow and which has tax consequences
+    (Section 409A): it is refused unless the administrator confirms it after the warning."""
+    if (
+        fair_market_value is not None
+        and _money(price_per_share) < _money(fair_market_value)
+        and not discount_confirmed
+    ):
         raise ValidationError(
             f"The exercise price ${price_per_share} is below the fair market value "
-            f"${fair_market_value} on the grant date; the price must be at least that.",
+            f"${fair_market_value} on the grant date: this would be a discounted option "
+            f"(paragraph 2a asks for at least that price, and a discount has tax "
+            f"consequences). Correct the price, or confirm that the plan allows a discount.",
             code="price_below_fmv",
         )
 
@@ -696,6 +706,14 @@ def aggregate_price(shares: int, price_per_share: Decimal) -> Decimal:
 def taxable_spread(shares: int, price_per_share: Decimal, fair_market_value: Decimal) -> Decimal:
     """Paragraph 6b: (fair market value on the exercise date - price) x shares, never below 0."""
     spread = (_money(fair_market_value) - _money(price_per_share)) * shares
+    return max(Decimal(0), spread).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def intrinsic_value(shares: int, price_per_share: Decimal, closing_price: Decimal) -> Decimal:
+    """What ``shares`` are worth over their exercise price at ``closing_price``: (closing
+    price - exercise price) x shares, rounded half-up to the cent once, never below zero
+    (an option under water is worth nothing to exercise)."""
+    spread = (_money(closing_price) - _money(price_per_share)) * shares
     return max(Decimal(0), spread).quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -262,6 +262,7 @@ def generate_book(
                         expires.clause,
                         returned,
                         next_action,
+                        "",
                         "1",
                         dt.datetime.now(dt.UTC),
                     )
@@ -285,6 +286,7 @@ def generate_book(
                     "expiration_clause",
                     "returned_shares",
                     "next_action_on",
+                    "cancellation_reason",
                     "documents_version",
                     "created_at",
                 ],

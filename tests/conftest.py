@@ -55,3 +55,11 @@ def _books_balance_after_ui_tests(request):
         return
     problems = [str(item) for item in check_books(company.today()) if not isinstance(item, int)]
     assert problems == [], "the books do not balance after this test"
+
+
+@pytest.fixture(autouse=True)
+def _outbox_delivers_to_the_test_outbox(settings):
+    """The outbox sends through Django's test mail backend, so ``mail.outbox`` holds what
+    actually left (pytest-django points ``EMAIL_BACKEND`` there; the outbox's transport is
+    ``MAILER_EMAIL_BACKEND``)."""
+    settings.MAILER_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

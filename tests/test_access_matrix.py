@@ -164,6 +164,8 @@ CUSTOM = {
     "admin:grants_exercise_issue_shares":       POST_ONLY,
     "admin:grants_exercise_cancel":             POST_ONLY,
     "admin:grants_exercise_review":             POST_ONLY,
+    "admin:grants_grant_cancel":                POST_ONLY,
+    "admin:grants_optionee_invite":             POST_ONLY,
     "admin:grants_optionee_change_role":        AUDITOR_REFUSED,
     "admin:grants_optionee_record_death":       AUDITOR_REFUSED,
     "admin:grants_termination_reverse":         AUDITOR_REFUSED,

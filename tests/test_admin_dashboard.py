@@ -113,9 +113,11 @@ def test_the_dashboard_lists_what_needs_attention(admin_client, book):
 
     plans = {plan.name: plan for plan in context["plans"]}
     plan = plans["Compensatory Benefit Plan"]
+    # As the rules read today: Brown's window closed on 2006-09-01, so the 1,000 shares of
+    # that grant are back in the reserve although the nightly job has not stored it yet.
     assert (plan.reserve_used_shares, plan.reserve_available_shares) == (
-        plan.reserve_used(),
-        plan.reserve_available(),
+        plan.reserve_used() - 1_000,
+        plan.reserve_available() + 1_000,
     )
 
     page = response.content.decode()

@@ -151,10 +151,19 @@ def test_payment_received_and_the_notice_method_are_recorded(admin_client, grant
 
 
 def test_a_success_message_names_the_exercise_date_and_price(admin_client, grant):
-    response = admin_client.post(RECORD_URL, notice(grant), follow=True)
+    response = admin_client.post(RECORD_URL, notice(grant, payment_received="on"), follow=True)
     assert (
         "Exercise of 1,000 shares of VLNC-2005-0001 recorded: exercise date 2005-08-01, "
         "aggregate price $2,990.00." in messages_of(response)
+    )
+
+
+def test_a_notice_without_its_price_is_recorded_as_a_pending_request(admin_client, grant):
+    response = admin_client.post(RECORD_URL, notice(grant), follow=True)
+    [said] = messages_of(response)
+    assert said.startswith(
+        "Notice of exercise of 1,000 shares of VLNC-2005-0001 recorded as a pending request, "
+        "counting from 2005-08-01: the shares are reserved"
     )
 
 

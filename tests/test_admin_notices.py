@@ -114,7 +114,8 @@ def test_recording_the_receipt_later_moves_the_effective_date(staff, optionee):
             {"direction": Notice.Direction.TO_COMPANY, "method": "personal", "sent_on": ""},
             "A notice from the optionee takes effect when the company receives it",
         ),
-        ({"sent_on": ""}, "enter the date it was mailed"),
+        ({"sent_on": "2999-01-01"}, "cannot be sent after today"),
+        ({"method": Notice.Method.EMAIL, "received_on": "2008-03-03"}, "leave this empty"),
         ({"received_on": "2999-01-01"}, "cannot be received after today"),
         ({"method": Notice.Method.PORTAL}, "Select a valid choice"),
         ({"kind": Notice.Kind.EXERCISE}, "Select a valid choice"),
@@ -128,6 +129,55 @@ def test_a_notice_that_cannot_be_read_is_refused_with_a_clear_message(
         response = staff.post(ADD_URL, notice_form(optionee, **overrides))
     assert response.status_code == 200
     assert message in form_errors(response)
+
+
+def test_a_letter_without_its_mailing_date_waits_to_be_printed_and_mailed(staff, grant, optionee):
+    response = staff.post(ADD_URL, notice_form(optionee, sent_on=""))
+    assert response.status_code == 302
+    notice = Notice.objects.get(subject="Your option expires soon")
+    assert notice.to_print
+    assert notice.effective_on is None
+    waiting = staff.get(LIST_URL, {"to_print": "yes"})
+    assert [n.pk for n in waiting.context["cl"].result_list] == [notice.pk]
+    marked = staff.post(
+        LIST_URL,
+        {"action": "mark_mailed", "_selected_action": [notice.pk], "on": "2008-03-03"},
+        follow=True,
+    )
+    assert "Marked mailed: 1 letter." in marked.content.decode(), [
+        str(m) for m in marked.context["messages"]
+    ]
+    notice.refresh_from_db()
+    assert (notice.sent_on, notice.effective_on) == (d("2008-03-03"), d("2008-03-08"))
+    printed = staff.get(reverse("admin:grants_notice_print", args=[notice.pk])).content.decode()
+    assert "Sent by U.S. mail, postage prepaid, on March 3, 2008" in printed
+    assert "e-mail" not in printed
+
+
+def test_a_notice_by_e_mail_is_e_mailed_and_received_when_it_leaves(
+    staff, grant, optionee, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(
+            ADD_URL, notice_form(optionee, method=Notice.Method.EMAIL, sent_on="")
+        )
+    assert response.status_code == 302
+    notice = Notice.objects.get(subject="Your option expires soon")
+    assert [m.to for m in mail.outbox] == [[optionee.email]]
+    assert notice.emailed_at is not None
+    assert notice.received_on == notice.sent_on == grant.company.today()
+    printed = staff.get(reverse("admin:grants_notice_print", args=[notice.pk])).content.decode()
+    assert "Sent by e-mail on" in printed
+
+
+def test_a_notice_by_e_mail_needs_an_address(staff, grant, optionee):
+    optionee.email = ""
+    optionee.save()
+    with changes_nothing(grant):
+        response = staff.post(ADD_URL, notice_form(optionee, method=Notice.Method.EMAIL))
+    assert "has no e-mail address on file" in form_errors(response)
 
 
 def test_a_grant_of_another_optionee_is_refused(staff, grant):

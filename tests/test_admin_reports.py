@@ -90,7 +90,7 @@ def book(grant, company, today):
     exercised = GrantFactory(
         number="R-EXERCISED", plan=plan, optionee=grant.optionee, exercise_price=Decimal("2.99")
     )
-    exercised.request_exercise(4_000, d("2007-04-02"), payment_method="cash")
+    exercised.request_exercise(4_000, d("2007-04-02"), payment_method="cash", payment_received=True)
     leaver = OptioneeFactory(company=company)
     GrantFactory(
         number="R-LEAVER",

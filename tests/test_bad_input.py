@@ -237,7 +237,8 @@ def test_the_other_verbs_refuse_malformed_dates_and_values(grant, call, message)
         ({"grant_date": dt.date(9999, 12, 31)}, far_future("The grant date")),
         ({"grant_date": "2025-02-30"}, "The grant date must be a date"),
         ({"term_end": dt.date(9999, 12, 31)}, far_future("The end of the term")),
-        ({"exercise_price": "-0.01"}, "The exercise price cannot be negative."),
+        ({"exercise_price": "-0.01"}, "The exercise price must be above zero (it is $-0.01)"),
+        ({"exercise_price": "0"}, "The exercise price must be above zero (it is $0)"),
     ],
 )
 def test_grant_create_refuses_malformed_values(grant, changes, message):
@@ -373,7 +374,7 @@ def test_the_admin_exercise_form_refuses_malformed_shares(staff, grant, shares, 
             {"received_on": "9999-12-31", "received_time": "18:00"},
             far_future("The date the notice was received"),
         ),
-        ({"received_on": "2016-01-04"}, "The option expired at the end of business hours"),
+        ({"received_on": "2016-01-04"}, "after today (2007-05-01)"),
         ({"received_time": "25:00"}, "Enter a valid time."),
         ({"grant": "999999"}, "Select a valid choice."),
         ({"grant": BOBBY}, "Select a valid choice."),
@@ -436,7 +437,8 @@ CALENDAR_END = "ends past the end of the calendar; check the grant date and the 
         ({"shares": ""}, REQUIRED),
         ({"immediate_shares": "-5"}, "The immediate tranche must be between 0 and 48,000"),
         ({"immediate_shares": "1.5"}, FRACTION),
-        ({"exercise_price": "-1"}, "Ensure this value is greater than or equal to 0."),
+        ({"exercise_price": "-1"}, "The exercise price must be above zero."),
+        ({"exercise_price": "0"}, "The exercise price must be above zero."),
         ({"exercise_price": "1e30"}, "Ensure that there are no more than 14 digits in total."),
         ({"exercise_price": "NaN"}, "Enter a number."),
         ({"exercise_price": "$4.10"}, "Enter a number."),
@@ -681,6 +683,7 @@ def test_a_name_like_an_sql_injection_is_stored_verbatim(staff, grant):
         legal_name=BOBBY,
         employee_id=SCRIPT,
         relationship="employee",
+        notice_address=f"{BOBBY}\n1 Main Street\nAustin, Texas",
         _save="Save",
     )
     response = staff.post(add, data)

@@ -613,7 +613,8 @@ def test_create_many_checks_every_spec_and_writes_only_when_all_pass(grant):
     assert messages == [
         f"Grant number {grant.number} is already used; choose another.",
         "Grant number M-1 is already used; choose another.",
-        "The exercise price cannot be negative.",
+        "The exercise price must be above zero (it is $-1); enter the price per share the "
+        "option is granted at.",
         "The optionee and the plan belong to different companies.",
         "The plan allows a term of at most 10 years: end it on or before 2017-03-01.",
     ]

@@ -143,6 +143,7 @@ def test_a_price_received_after_the_last_days_business_hours_is_refused(book):
     optionee = book.optionee
     with at("2008-02-01"):
         optionee.terminate(d("2008-01-31"))  # last day 2008-04-30
+    with at("2008-04-01"):
         request = book.request_exercise(1_000, d("2008-04-01"), payment_method="check")
     book.refresh_from_db()
     with at("2008-05-02"), changes_nothing(book), pytest.raises(ValidationError) as exc:
@@ -161,7 +162,8 @@ def test_a_price_received_after_the_last_days_business_hours_is_refused(book):
 def test_at_expiry_a_pending_request_lapses_and_its_shares_go_back(book):
     optionee = book.optionee
     with at("2008-02-01"):
-        optionee.terminate(d("2008-01-31"))  # vested 493,750; last day 2008-04-30
+        optionee.terminate(d("2008-01-31"))  # vested 662,500; last day 2008-04-30
+    with at("2008-04-01"):
         request = book.request_exercise(100_000, d("2008-04-01"), payment_method="cash")
     out = nightly("2008-05-01")
     assert "expired: 1" in out
@@ -183,6 +185,7 @@ def test_a_regulation_t_exercise_is_made_by_the_notice_and_stands_past_the_last_
     optionee = book.optionee
     with at("2008-02-01"):
         optionee.terminate(d("2008-01-31"))
+    with at("2008-04-30"):
         exercise = book.request_exercise(100_000, d("2008-04-30"), payment_method="regt")
     assert exercise.status == Exercise.Status.AWAITING_PAYMENT
     assert exercise.exercise_date == d("2008-04-30")
@@ -192,6 +195,7 @@ def test_a_regulation_t_exercise_is_made_by_the_notice_and_stands_past_the_last_
     nightly("2008-05-01")
     with at("2008-05-02"):
         exercise.mark_paid(d("2008-05-02"))
+    with at("2008-05-03"):
         exercise.issue_shares(d("2008-05-03"))
     assert exercise.status == Exercise.Status.ISSUED
     assert exercise.exercise_date == d("2008-04-30")
@@ -310,10 +314,12 @@ def test_a_mailed_warning_takes_effect_by_the_day_it_announces(db):
     while day <= d("2008-05-01"):
         nightly(day.isoformat())
         day += dt.timedelta(days=1)
-    warnings = list(grant.notices.filter(kind=Notice.Kind.EXPIRY_WARNING).order_by("sent_on"))
+    warnings = list(grant.notices.filter(kind=Notice.Kind.EXPIRY_WARNING).order_by("mail_by"))
     assert [w.days_before for w in warnings] == [60, 30, 14, 7, 1]
     for warning in warnings:
         assert warning.method == Notice.Method.MAIL
+        with at(warning.mail_by.isoformat()):
+            warning.mark_mailed(warning.mail_by)  # mailed the day it was to be mailed
         assert warning.effective_on <= d("2008-04-30") - dt.timedelta(days=warning.days_before)
     one_day = warnings[-1]
     assert one_day.sent_on == d("2008-04-24")

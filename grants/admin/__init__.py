@@ -5,6 +5,9 @@ Every screen that records a contract event calls the model verbs (``request_exer
 agreement forbids. Each module registers the screens of one area.
 """
 
+from django.contrib import admin
+from mailer.models import DontSendEntry, Message, MessageLog
+
 from grants.admin import (
     company,  # noqa: F401
     exercises,  # noqa: F401
@@ -12,3 +15,9 @@ from grants.admin import (
     notices,  # noqa: F401
     optionees,  # noqa: F401
 )
+
+# The outbox's tables (django-mailer) hold the text of every message: they stay out of the
+# back office, whose dashboard shows how much mail waits (grants.admin.dashboard).
+for _model in (Message, MessageLog, DontSendEntry):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

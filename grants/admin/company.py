@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -301,6 +302,34 @@ class ClosingPriceAdmin(HistoryAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """A price an exercise used as its fair market value cannot be deleted: say so
+        instead of offering to."""
+        price = self.get_object(request, unquote(object_id))
+        used = price.used_by() if price is not None else []
+        if used:
+            self.message_user(
+                request,
+                f"The closing price of {price.date:%Y-%m-%d} is the fair market value of an "
+                f"exercise ({used[0]}); it cannot be deleted. Change it instead, if it is wrong.",
+                messages.ERROR,
+            )
+            return redirect(reverse("admin:grants_closingprice_change", args=[price.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        """Deleted one by one, each through ``ClosingPrice.delete``, all or none."""
+        with transaction.atomic():
+            for price in queryset:
+                price.delete()
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return redirect(reverse("admin:grants_closingprice_changelist"))
 
     @staticmethod
     def may_upload(request) -> bool:

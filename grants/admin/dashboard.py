@@ -10,8 +10,9 @@ import datetime as dt
 
 from django.db.models import OuterRef, Q, Subquery
 
+from grants import outbox
 from grants.admin.grants import company_todays, expiring_within, standing_termination
-from grants.models import Exercise, Grant, Plan, Termination
+from grants.models import Exercise, Grant, Notice, Plan, Termination
 
 PANEL_ROWS = 25
 
@@ -91,5 +92,18 @@ def dashboard(request) -> dict:
             termination.days_left = (termination.last_day - today).days
         context["terminations_in_window"] = windows
     if _may_view(request, Plan):
-        context["plans"] = list(Plan.with_reserve().select_related("company").order_by("name"))
+        context["plans"] = list(
+            Plan.with_reserve(todays).select_related("company").order_by("name")
+        )
+    if _may_view(request, Notice):
+        waiting, oldest = outbox.waiting()
+        context["mail"] = {
+            "waiting": waiting,
+            "oldest": oldest,
+            "letters": Notice.objects.filter(
+                direction=Notice.Direction.TO_OPTIONEE,
+                method=Notice.Method.MAIL,
+                sent_on__isnull=True,
+            ).count(),
+        }
     return context

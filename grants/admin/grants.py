@@ -25,9 +25,11 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
 
 from grants import rules
 from grants.admin.base import (
@@ -37,6 +39,7 @@ from grants.admin.base import (
     ReadOnlyInline,
     form_error,
     render_admin_form,
+    user_may,
 )
 from grants.models import Company, Exercise, Grant, GrantTerms, Optionee, Plan, Termination
 from grants.schedules import build_schedule
@@ -57,10 +60,7 @@ def price_text(price: Decimal | None) -> str:
 def company_todays() -> dict[dt.date, list[int]]:
     """Company ids grouped by their local today (one query): every window below is read
     relative to the company's own date, as the contract rules are."""
-    todays: dict[dt.date, list[int]] = {}
-    for company in Company.objects.only("pk", "time_zone"):
-        todays.setdefault(company.today(), []).append(company.pk)
-    return todays
+    return Company.todays()
 
 
 def expiring_within(days: int) -> Q:
@@ -169,7 +169,18 @@ class GrantForm(forms.Form):
     grant_date = forms.DateField(widget=AdminDateWidget)
     shares = forms.CharField(label="Shares granted", max_length=20)
     exercise_price = forms.DecimalField(
-        max_digits=14, decimal_places=4, min_value=0, label="Exercise price per share ($)"
+        max_digits=14,
+        decimal_places=4,
+        min_value=Decimal("0.0001"),
+        label="Exercise price per share ($)",
+        error_messages={"min_value": "The exercise price must be above zero."},
+    )
+    discount_confirmed = forms.BooleanField(
+        required=False,
+        label="Confirm a discounted price",
+        help_text="Only after the warning that the price is below the closing price on the "
+        "grant date: the plan allows a discounted option, and its tax consequences (Section "
+        "409A) are understood.",
     )
     term_end = forms.DateField(
         widget=AdminDateWidget,
@@ -221,6 +232,7 @@ class GrantForm(forms.Form):
 
     SHAPE_FIELDS = ("immediate_shares", "cliff_months", "vesting_months", "every_months")
     NOT_FOR_PREVIEW = ("number", "optionee", "plan", "terms", "exercise_price", "term_end")
+    NOT_A_SCHEDULE = ("discount_confirmed",)
     PREVIEW = "_preview"
 
     def __init__(self, *args, admin_site, **kwargs):
@@ -305,6 +317,7 @@ class GrantForm(forms.Form):
             installments=data["installments"],
             option_type=data["option_type"],
             grant_terms=data["terms"],
+            discount_confirmed=data["discount_confirmed"],
         )
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
@@ -341,7 +354,7 @@ class GrantAdmin(HistoryAdmin):
         "vested",
         "exercised",
         "exercisable_today",
-        "status",
+        "status_today",
         "expires_on",
     ]
     list_filter = [
@@ -377,7 +390,7 @@ class GrantAdmin(HistoryAdmin):
             "Status",
             {
                 "fields": [
-                    "status",
+                    "status_today",
                     "expires_on",
                     "expiration_clause",
                     "returned_shares",
@@ -387,7 +400,7 @@ class GrantAdmin(HistoryAdmin):
             },
         ),
     ]
-    readonly_fields = ["granted", "price"]
+    readonly_fields = ["granted", "price", "status_today"]
     inlines = [ExerciseInline]
     change_form_template = "admin/grants/grant/change_form.html"
 
@@ -456,6 +469,12 @@ class GrantAdmin(HistoryAdmin):
     def exercisable_today(self, grant: Grant) -> str:
         return f"{self.position_today(grant).exercisable:,}"
 
+    @admin.display(description="status", ordering="status")
+    def status_today(self, grant: Grant) -> str:
+        """The rules' answer for today: a grant past its last day is expired, whether or not
+        the nightly job has stored it yet."""
+        return self.position_today(grant).status_label
+
     def add_view(self, request, form_url="", extra_context=None):
         """Create a grant with its installments through ``Grant.create``; "Preview
         schedule" shows the installments without saving anything."""
@@ -489,12 +508,43 @@ class GrantAdmin(HistoryAdmin):
             preview=preview,
         )
 
+    def get_urls(self):
+        cancel = path(
+            "<path:object_id>/cancel/",
+            self.admin_site.admin_view(require_POST(self.cancel_view)),
+            name="grants_grant_cancel",
+        )
+        return [cancel, *super().get_urls()]
+
+    def cancel_view(self, request, object_id):
+        """Cancel a grant recorded in error (``Grant.cancel``), with the reason."""
+        if not user_may(request, "add", Grant):
+            raise PermissionDenied
+        grant = self.get_object(request, unquote(object_id))
+        if grant is None:
+            raise Http404("No grant with this id.")
+        try:
+            grant.cancel(request.POST.get("reason", ""))
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Grant {grant.number} is cancelled: its {grant.shares:,} shares are back in "
+                f"the plan's reserve. Record the corrected grant with Add grant.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:grants_grant_change", args=[grant.pk]))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         grant = self.get_object(request, unquote(object_id))
         if grant is not None:
             position = grant.position()
             extra_context = {
                 **(extra_context or {}),
+                "may_cancel": user_may(request, "add", Grant)
+                and grant.status != Grant.Status.CANCELLED
+                and not grant.exercises.filter(status__in=Exercise.TAKEN).exists(),
                 "position": position,
                 "expiration": position.expiration,
                 "schedule": grant.schedule(),
@@ -539,7 +589,7 @@ class PlanAdmin(HistoryAdmin):
     readonly_fields = ["reserve_used", "reserve_available"]
 
     def get_queryset(self, request):
-        return Plan.with_reserve().select_related("company")
+        return Plan.with_reserve(Company.todays()).select_related("company")
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -14,6 +14,7 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -23,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from grants import events
 from grants.admin.base import (
     AutocompleteSelect,
     EventAdmin,
@@ -32,6 +34,7 @@ from grants.admin.base import (
     user_may,
 )
 from grants.models import Acknowledgement, Notice, Optionee
+from grants.models.dates import LATEST_DATE
 
 HAND_METHODS = [Notice.Method.PERSONAL, Notice.Method.MAIL, Notice.Method.EMAIL]
 # Notices of exercise and of a change of address come with the rows their verb writes.
@@ -117,20 +120,66 @@ class NoticeForm(forms.ModelForm):
                 "A notice from the optionee takes effect when the company receives it: "
                 "enter the date it was received.",
             )
+        today = optionee.company.today() if optionee is not None else None
+        if sent and today and today < sent <= LATEST_DATE:
+            self.add_error("sent_on", f"A notice cannot be sent after today ({today:%Y-%m-%d}).")
         if direction == Notice.Direction.TO_OPTIONEE and method == Notice.Method.MAIL:
-            if not sent:
-                self.add_error(
-                    "sent_on",
-                    "A mailed notice takes effect a set number of days after it is deposited "
-                    "in the mail: enter the date it was mailed.",
-                )
-            elif optionee and not cleaned.get("address") and not optionee.notice_address(sent):
+            # Left empty, the letter waits in "Letters to print" until it is marked mailed.
+            on = sent or today
+            if optionee and on and not cleaned.get("address") and not optionee.notice_address(on):
                 self.add_error(
                     "address",
-                    f"{optionee} has no notice address on file on {sent:%Y-%m-%d}: record "
-                    f"one with “Record a change of address”, or type where it was sent.",
+                    f"{optionee} has no notice address on file on {on:%Y-%m-%d}: record "
+                    f"one with “Record a change of address”, or type where it is sent.",
                 )
+        if direction == Notice.Direction.TO_OPTIONEE and method == Notice.Method.EMAIL:
+            if optionee and not optionee.email_address:
+                self.add_error(
+                    "method",
+                    f"{optionee} has no e-mail address on file: send the notice by mail, or "
+                    f"add an address on the optionee's page first.",
+                )
+            if received:
+                self.add_error(
+                    "received_on",
+                    "An e-mailed notice is received when the mail server takes it: the "
+                    "software sends it and records that; leave this empty.",
+                )
+            if today and not sent:
+                cleaned["sent_on"] = self.instance.sent_on = today
         return cleaned
+
+
+class LettersToPrintFilter(admin.SimpleListFilter):
+    """The company's letters to the optionee that are not yet mailed: print and post them,
+    then mark them mailed (the deposit date starts the mailing delay, paragraph 9)."""
+
+    title = "letters to print"
+    parameter_name = "to_print"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Not yet mailed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(
+                direction=Notice.Direction.TO_OPTIONEE,
+                method=Notice.Method.MAIL,
+                sent_on__isnull=True,
+            ).order_by("mail_by", "pk")
+        return queryset
+
+
+class MailedOnForm(forms.Form):
+    on = forms.DateField(
+        label="Mailed on (empty: today)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class MailedActionForm(ActionForm, MailedOnForm):
+    """The changelist's action bar, with the day the letters were mailed."""
 
 
 @admin.register(Notice)
@@ -147,7 +196,15 @@ class NoticeAdmin(HistoryAdmin):
         "received_on",
         "effective_on",
     ]
-    list_filter = ["direction", "method", "kind", ("effective_on", admin.DateFieldListFilter)]
+    list_filter = [
+        LettersToPrintFilter,
+        "direction",
+        "method",
+        "kind",
+        ("effective_on", admin.DateFieldListFilter),
+    ]
+    actions = ["mark_mailed"]
+    action_form = MailedActionForm
     list_select_related = ["optionee", "grant"]
     search_fields = ["subject", "optionee__legal_name", "grant__number"]
     autocomplete_fields = ["optionee", "grant"]
@@ -202,18 +259,48 @@ class NoticeAdmin(HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         """A notice is recorded once: the same add form sent again (a double click, the
-        back button, a retry) shows the notice the first one recorded."""
+        back button, a retry) shows the notice the first one recorded. A new notice to the
+        optionee by e-mail is e-mailed (through the outbox, in the same transaction)."""
         if change or not obj.submission_key:
-            return super().save_model(request, obj, form, change)
+            return self._save(request, obj, form, change)
         earlier = Notice.objects.filter(submission_key=obj.submission_key).first()
         if earlier is None:
             try:
                 with transaction.atomic():
-                    return super().save_model(request, obj, form, change)
+                    return self._save(request, obj, form, change)
             except IntegrityError:  # the other copy of the form won the race
                 earlier = Notice.objects.get(submission_key=obj.submission_key)
         obj.pk, obj._state.adding = earlier.pk, False
         return None
+
+    def _save(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                events.notices_given.send(sender=Notice, notices=[obj])
+
+    @admin.action(description="Mark mailed (letters to the optionee)", permissions=["change"])
+    def mark_mailed(self, request, queryset):
+        form = MailedOnForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "Enter a valid date.", messages.ERROR)
+            return
+        done = 0
+        for notice in queryset.select_related("company"):
+            try:
+                notice.mark_mailed(form.cleaned_data["on"] or notice.company.today())
+            except ValidationError as refused:
+                self.message_user(
+                    request, f"{notice}: {' '.join(refused.messages)}", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                f"Marked mailed: {done:,} letter{'s' if done != 1 else ''}.",
+                messages.SUCCESS,
+            )
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.kind in VERB_KINDS:
@@ -254,12 +341,28 @@ class NoticeAdmin(HistoryAdmin):
                 form_error(form, error)
             else:
                 self.log_addition(request, notice, [{"added": {}}])
-                self.message_user(
-                    request,
+                said = (
                     f"{optionee}'s notice address is the new one from "
-                    f"{notice.effective_on:%Y-%m-%d}.",
-                    messages.SUCCESS,
+                    f"{notice.effective_on:%Y-%m-%d}."
                 )
+                today = optionee.company.today()
+                if notice.effective_on < today:
+                    since = optionee.notices.filter(
+                        direction=Notice.Direction.TO_OPTIONEE,
+                        sent_on__gte=notice.effective_on,
+                        sent_on__lte=today,
+                    ).exclude(method=Notice.Method.EMAIL)
+                    said += (
+                        f" It is back-dated: the address on file from "
+                        f"{notice.effective_on:%Y-%m-%d} to today is now the new one. "
+                        + (
+                            f"{since.count()} notice(s) mailed since then went to the old "
+                            f"address and keep it as sent; check whether to send them again."
+                            if since.exists()
+                            else "No notice was mailed since then."
+                        )
+                    )
+                self.message_user(request, said, messages.SUCCESS)
                 return redirect("admin:grants_notice_change", notice.pk)
         return render_admin_form(
             request,
@@ -285,6 +388,7 @@ class NoticeAdmin(HistoryAdmin):
                 "notice": notice,
                 "company": notice.company,
                 "is_mail": notice.method == Notice.Method.MAIL,
+                "mail_days": notice.mail_notice_days(),
             },
         )
 

@@ -13,11 +13,17 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.views.decorators.http import require_POST
 
+from grants import notifications
 from grants.admin.base import (
     EstimatedCountPaginator,
     EventAdmin,
@@ -158,6 +164,39 @@ class DateOfDeathForm(forms.Form):
     on = forms.DateField(label="Date of death", widget=DATE_INPUT)
 
 
+class OptioneeAddForm(forms.ModelForm):
+    """A new hire: the optionee with the address for written notices (paragraph 9)."""
+
+    notice_address = forms.CharField(
+        label="Address for notices",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 40}),
+        max_length=1000,
+        help_text="The full postal address, as it should appear on an envelope; later "
+        "changes are made by the optionee's written notice.",
+    )
+
+    class Meta:
+        model = Optionee
+        fields = [
+            "company",
+            "legal_name",
+            "email",
+            "employee_id",
+            "relationship",
+            "is_section16_insider",
+            "user",
+        ]
+
+    def clean_notice_address(self):
+        address = self.cleaned_data["notice_address"].strip()
+        if len(address.splitlines()) < 2:
+            raise ValidationError(
+                "Give the full postal address on separate lines: name or street, then city, "
+                "state and ZIP code."
+            )
+        return address
+
+
 @admin.register(Optionee)
 class OptioneeAdmin(HistoryAdmin):
     list_display = [
@@ -195,9 +234,27 @@ class OptioneeAdmin(HistoryAdmin):
         # record_death. An optionee stays with the company whose plan granted the options.
         return ["company", "relationship", "date_of_death"] if obj else ["date_of_death"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = OptioneeAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is None and "notice_address" not in fields:
+            fields = [*fields, "notice_address"]
+        return fields
+
     def save_model(self, request, obj, form, change):
         if not change:
-            return super().save_model(request, obj, form, change)
+            with transaction.atomic():
+                super().save_model(request, obj, form, change)
+                NoticeAddress.objects.create(
+                    optionee=obj,
+                    address=form.cleaned_data["notice_address"],
+                    effective_on=obj.company.today(),
+                )
+            return
         # Only the fields on the form: a verb may have changed the role or the date of
         # death since this page was opened, and those belong to the verbs.
         obj._history_user = request.user
@@ -224,6 +281,11 @@ class OptioneeAdmin(HistoryAdmin):
                 "<path:object_id>/record-death/",
                 self.admin_site.admin_view(self.record_death_view),
                 name="grants_optionee_record_death",
+            ),
+            path(
+                "<path:object_id>/invite/",
+                self.admin_site.admin_view(require_POST(self.invite_view)),
+                name="grants_optionee_invite",
             ),
             *super().get_urls(),
         ]
@@ -263,6 +325,7 @@ class OptioneeAdmin(HistoryAdmin):
             and standing is not None
             and optionee.date_of_death is None,
             "may_terminate": standing is None and user_may(request, "add", Termination),
+            "may_invite": may_change and optionee.user_id is None and bool(optionee.email),
             "may_reverse": standing is not None and user_may(request, "change", Termination),
             "may_exercise": user_may(request, "add", Exercise),
         }
@@ -325,6 +388,37 @@ class OptioneeAdmin(HistoryAdmin):
             ),
             next_url=reverse("admin:grants_optionee_change", args=[optionee.pk]),
         )
+
+    def invite_view(self, request, object_id):
+        """Open the optionee's portal account and e-mail the link to set a password. The
+        stock administrator needs no rights over user accounts: the account can do nothing
+        but see this optionee's own grants."""
+        if not user_may(request, "change", Optionee):
+            raise PermissionDenied
+        optionee = self._optionee_or_404(request, object_id)
+        try:
+            with transaction.atomic():
+                user = optionee.open_portal_account()
+                link = request.build_absolute_uri(
+                    reverse(
+                        "password_reset_confirm",
+                        args=[
+                            urlsafe_base64_encode(force_bytes(user.pk)),
+                            default_token_generator.make_token(user),
+                        ],
+                    )
+                )
+                notifications.portal_invitation(optionee, link)
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{optionee.legal_name} is invited to the portal as “{user.username}”: the "
+                f"link to set a password goes to {optionee.email}.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:grants_optionee_change", args=[optionee.pk]))
 
 
 # --------------------------------------------------------------------------- terminations

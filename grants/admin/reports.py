@@ -105,17 +105,18 @@ def grant_line(grant: Grant, on: dt.date, price: Decimal | None) -> Line | None:
     and not exercised; exercisable as the rules allow today (zero during a registration
     suspension). All read from ``Grant.position``.
     """
-    if grant.status == Grant.Status.EXPIRED:
+    if grant.status in Grant.ENDED:
         return None
     position = grant.position(on, closing_price=None)
     if position.is_expired:
         return None
+    made = position.exercised - position.pending  # a pending request is not yet exercised
     outstanding = rules.unexercised_shares(
-        shares=position.total, exercised=position.exercised, forfeited=position.forfeited
+        shares=position.total, exercised=made, forfeited=position.forfeited
     )
     if not outstanding:
         return None
-    vested = max(0, position.vested - position.exercised)
+    vested = max(0, position.vested - made)
     spread = max(Decimal(0), price - grant.exercise_price) if price is not None else Decimal(0)
     return Line(
         plan=grant.plan,
@@ -137,7 +138,7 @@ def outstanding_options(company: Company, price: Decimal | None) -> Report:
     by_plan: dict[int, dict[Decimal, Line]] = {}
     grants = (
         Grant.objects.filter(plan__company=company)
-        .exclude(status=Grant.Status.EXPIRED)
+        .exclude(status__in=Grant.ENDED)
         .with_facts()
         .order_by("pk")
     )

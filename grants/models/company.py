@@ -17,7 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from grants import rules
 from grants.audit import AuditSource
-from grants.calendars import CALENDARS, CompanyHolidays
+from grants.calendars import CALENDARS, CompanyHolidays, trading_day_problem
 from grants.models.dates import require_date
 
 if TYPE_CHECKING:
@@ -85,10 +85,16 @@ class Company(models.Model):
         verbose_name_plural = "companies"
         constraints = [
             models.CheckConstraint(
-                condition=Q(opens_at__lt=F("closes_at")), name="company_opens_before_closing"
+                condition=Q(opens_at__lt=F("closes_at")),
+                name="company_opens_before_closing",
+                violation_error_message="Business hours must open before they close.",
             ),
             models.CheckConstraint(
-                condition=Q(business_days__regex=r"^[1-7]{1,7}$"), name="company_business_days"
+                condition=Q(business_days__regex=r"^[1-7]{1,7}$"),
+                name="company_business_days",
+                violation_error_message=(
+                    "Give the business days as ISO weekday digits, e.g. 12345 for Monday to Friday."
+                ),
             ),
         ]
 
@@ -114,6 +120,15 @@ class Company(models.Model):
             else:
                 removed.add(day)
         return CompanyHolidays(self.holiday_calendar, added, frozenset(removed))
+
+    @classmethod
+    def todays(cls) -> dict[dt.date, list[int]]:
+        """Company ids grouped by their local today (one query): what the rules read as
+        "today" for each company's grants."""
+        todays: dict[dt.date, list[int]] = {}
+        for company in cls.objects.only("pk", "time_zone"):
+            todays.setdefault(company.today(), []).append(company.pk)
+        return todays
 
     def now(self) -> dt.datetime:
         return timezone.now().astimezone(ZoneInfo(self.time_zone))
@@ -203,7 +218,11 @@ class Holiday(models.Model):
     class Meta:
         ordering = ["date"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "date"], name="holiday_once_a_day")
+            models.UniqueConstraint(
+                fields=["company", "date"],
+                name="holiday_once_a_day",
+                violation_error_message="This day is already listed; change that line instead.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -227,9 +246,19 @@ class WithholdingRate(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(rate__gte=0) & Q(rate__lte=1), name="withholding_rate_fraction"
+                condition=Q(rate__gte=0) & Q(rate__lte=1),
+                name="withholding_rate_fraction",
+                violation_error_message=(
+                    "A withholding rate is a fraction from 0 to 1: 0.2200 is 22%."
+                ),
             ),
-            models.UniqueConstraint(fields=["company", "name"], name="withholding_rate_once"),
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="withholding_rate_once",
+                violation_error_message=(
+                    "A withholding rate of this name is already recorded; change that one."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -254,6 +283,7 @@ class RegistrationSuspension(models.Model):
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gte=F("start")),
                 name="suspension_ends_after_start",
+                violation_error_message="The suspension cannot end before it starts.",
             )
         ]
 
@@ -289,8 +319,18 @@ class ClosingPrice(models.Model):
     class Meta:
         ordering = ["-date"]
         constraints = [
-            models.UniqueConstraint(fields=["company", "date"], name="closing_price_once_a_day"),
-            models.CheckConstraint(condition=Q(price__gt=0), name="closing_price_positive"),
+            models.UniqueConstraint(
+                fields=["company", "date"],
+                name="closing_price_once_a_day",
+                violation_error_message=(
+                    "A closing price of this day is already recorded; change that one."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0),
+                name="closing_price_positive",
+                violation_error_message="A closing price must be above zero.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -312,3 +352,43 @@ class ClosingPrice(models.Model):
                     )
                 }
             )
+        closed = trading_day_problem(self.date)
+        if closed:
+            raise ValidationError(
+                {
+                    "date": ValidationError(
+                        f"{closed}, so there is no closing price.", code="not_trading"
+                    )
+                }
+            )
+
+    def used_by(self) -> list:
+        """The exercises whose fair market value (paragraph 6b) this price is: those dated
+        on or after it with no later price before their date."""
+        from grants.models.exercises import Exercise
+
+        later = (
+            ClosingPrice.objects.filter(company=self.company_id, date__gt=self.date)
+            .order_by("date")
+            .values_list("date", flat=True)
+            .first()
+        )
+        exercises = Exercise.objects.filter(
+            grant__plan__company=self.company_id, exercise_date__gte=self.date
+        ).exclude(status__in=[Exercise.Status.CANCELLED, Exercise.Status.LAPSED])
+        if later is not None:
+            exercises = exercises.filter(exercise_date__lt=later)
+        return list(exercises.select_related("grant")[:10])
+
+    def delete(self, *args, **kwargs):
+        """A price an exercise used as its fair market value stays in the book: the tax
+        figures of that exercise were computed from it."""
+        used = self.used_by()
+        if used:
+            raise ValidationError(
+                f"The closing price of {self.date:%Y-%m-%d} is the fair market value of "
+                f"{len(used)} exercise(s) (first: {used[0]}); it cannot be deleted. Record a "
+                f"corrected price instead.",
+                code="price_in_use",
+            )
+        return super().delete(*args, **kwargs)

@@ -216,14 +216,23 @@ class Exercise(models.Model):
         # The admin's list, newest first: its first page from the index (35 ms as a sort).
         indexes = [models.Index(fields=["-exercise_date", "-id"], name="exercise_newest_first")]
         constraints = [
-            models.CheckConstraint(condition=Q(shares__gt=0), name="exercise_shares_positive"),
+            models.CheckConstraint(
+                condition=Q(shares__gt=0),
+                name="exercise_shares_positive",
+                violation_error_message="An exercise is for at least one share.",
+            ),
             models.CheckConstraint(
                 condition=Q(shares_issued_on__isnull=True) | Q(payment_received_on__isnull=False),
                 name="exercise_no_issue_before_payment",
+                violation_error_message="Shares are issued only after the payment is recorded.",
             ),
             models.CheckConstraint(
                 condition=~Q(status="requested") | Q(payment_received_on__isnull=True),
                 name="exercise_requested_unpaid",
+                violation_error_message=(
+                    "A pending request has no payment yet; record the payment with Mark payment "
+                    "received."
+                ),
             ),
         ]
 
@@ -343,6 +352,7 @@ class Exercise(models.Model):
                 )
             calendar = grant.company.calendar()
             paid_on = calendar.local_date(on) if isinstance(on, dt.datetime) else on
+            not_after_today(paid_on, grant.company, "The payment")
             fields = ["payment_received_on", "status"]
             if me.status == self.Status.REQUESTED:
                 received = rules.deemed_received(on, calendar)
@@ -390,6 +400,7 @@ class Exercise(models.Model):
         on = require_date(on, "The issue date")
         with transaction.atomic():
             me = self._locked()
+            not_after_today(on, me.grant.company, "The shares")
             if me.status != self.Status.PAID:
                 raise ValidationError(
                     "Shares are issued only after the company has received the full exercise "
@@ -452,8 +463,9 @@ def check_exercise(
         )
     company = grant.company
     if isinstance(at, dt.date):  # a datetime too; anything else deemed_received refuses
-        day = at.date() if isinstance(at, dt.datetime) else at
+        day = company.calendar().local_date(at) if isinstance(at, dt.datetime) else at
         within_calendar(day, "The date the notice was received")
+        not_after_today(day, company, "The notice")
     exercise_date = rules.deemed_received(at, company.calendar())
     optionee = grant.optionee
     if by is not None:  # the portal: the person signed in exercises
@@ -475,6 +487,12 @@ def check_exercise(
     if grant.status == grant.Status.EXPIRED:
         raise ValidationError(
             f"Grant {grant.number} expired on {grant.expires_on:%Y-%m-%d}.", code="expired"
+        )
+    if grant.status == grant.Status.CANCELLED:
+        raise ValidationError(
+            f"Grant {grant.number} was cancelled as recorded in error "
+            f"({grant.cancellation_reason}).",
+            code="cancelled",
         )
     facts = grant.facts()
     expires = grant.expiration(facts=facts)
@@ -508,3 +526,104 @@ def check_exercise(
         successor=successor,
         facts=facts,
     )
+
+
+class ExerciseVerbs:
+    """The verbs by which a grant is exercised (paragraphs 1–7), part of ``Grant``: the
+    preview shown before a notice is submitted and the notice itself."""
+
+    def preview_exercise(
+        self,
+        shares: object,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        delivered_by: Successor | None = None,
+        payment_received: bool = False,
+    ) -> ExercisePreview:
+        """What an exercise would be, before it is submitted: its exercise date, aggregate
+        price, the tax estimate at the latest closing price (paragraphs 2 and 6b) and, in
+        words, when the exercise is made by this way of paying. Raises the same
+        ValidationError that ``request_exercise`` would."""
+        check = check_exercise(self, shares, at, payment_method, by, delivered_by)
+        return ExercisePreview.of(self, check, payment_method, payment_received)
+
+    def request_exercise(
+        self,
+        shares: int,
+        at: dt.date | dt.datetime,
+        *,
+        payment_method: str,
+        by=None,
+        payment_received: bool = False,
+        notice_method: str | None = None,
+        submission_key: str | None = None,
+        delivered_by: Successor | None = None,
+    ) -> Exercise:
+        """Exercise the option by a written notice delivered at ``at`` (paragraphs 1–7).
+
+        ``at`` is a date (a notice received during business hours that day) or an aware
+        datetime (the business-hours rule decides the exercise date). ``by`` is the user
+        acting: the optionee or, after death, a recorded successor; None when a stock
+        administrator records a paper notice, which ``delivered_by`` then names (None: the
+        optionee; after a death, the recorded successor who delivered it). The grant row
+        is locked, so two requests
+        can never exercise the same shares. Refused exercises raise ValidationError and
+        write nothing. A ``submission_key`` makes the request idempotent: a second request
+        with the same key (a double click, the back button, a retry) returns the exercise
+        the first one recorded.
+        """
+        with transaction.atomic():
+            grant = (
+                # The grant row alone: exercises of different grants must not queue up
+                # behind a lock on the company row they share.
+                type(self)
+                .objects.select_for_update(of=("self",))
+                .select_related("plan__company", "optionee", "terms")
+                .get(pk=self.pk)
+            )
+            if submission_key:
+                # Checked under the grant's lock, so two racing copies see each other.
+                earlier = Exercise.objects.filter(submission_key=submission_key).first()
+                if earlier is not None:
+                    if earlier.grant_id != grant.pk:
+                        raise ValidationError(
+                            "This form was already used for another grant; start again.",
+                            code="submission_key_reused",
+                        )
+                    self.refresh_from_db()
+                    return earlier
+            check = check_exercise(grant, shares, at, payment_method, by, delivered_by)
+            exercise = Exercise.record(
+                grant,
+                check,
+                at,
+                payment_method=payment_method,
+                by=by,
+                payment_received=payment_received,
+                notice_method=notice_method,
+                submission_key=submission_key,
+            )
+            shares = check.shares
+            facts = check.facts
+            made = facts.made + (shares if exercise.is_made else 0)
+            forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+            if rules.fully_exercised(shares=grant.shares, exercised=made, forfeited=forfeited):
+                grant.status = grant.Status.EXERCISED
+                grant.save(update_fields=["status"])
+            events.exercise_step.send(sender=Exercise, exercise=exercise, step="recorded")
+        self.refresh_from_db()
+        return exercise
+
+
+def not_after_today(day: dt.date, company, what: str) -> None:
+    """A thing that has happened (a notice or a payment received, shares issued) cannot be
+    dated after the company's today: a date in the future is a typing error."""
+    today = company.today()
+    if day > today:
+        raise ValidationError(
+            f"{what} cannot be dated {day:%Y-%m-%d}, after today ({today:%Y-%m-%d}); check the "
+            f"date.",
+            code="after_today",
+        )

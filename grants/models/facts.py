@@ -56,8 +56,13 @@ class Position:
     next_vest_shares: int
     expiration: rules.Expiration
     terminated_on: dt.date | None
-    closing_price: Decimal | None
-    vested_value: Decimal | None
+    closing_price: Decimal | None  # the latest closing price on or before ``on``
+    price_date: dt.date | None  # the day of that closing price
+    # What the exercisable shares are worth over their price: (closing price - exercise
+    # price) x exercisable, never below zero, zero once the option has ended.
+    intrinsic_value: Decimal | None
+    status: str  # the status people see: the rules' answer for ``on`` (``Grant.status_on``)
+    status_label: str
 
     @property
     def days_left(self) -> int:

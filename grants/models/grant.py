@@ -15,10 +15,10 @@ from grants import events, rules
 from grants.audit import AuditSource
 from grants.models.company import ClosingPrice, Company
 from grants.models.dates import require_date
-from grants.models.exercises import Exercise, ExercisePreview, check_exercise
+from grants.models.exercises import Exercise, ExerciseVerbs
 from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
 from grants.models.notices import Acknowledgement, Notice
-from grants.models.people import Optionee, Successor
+from grants.models.people import Optionee
 from grants.models.plans import GrantTerms, Plan
 
 
@@ -112,7 +112,7 @@ def gather_facts(grants: list[Grant]) -> None:
         )
 
 
-class Grant(models.Model):
+class Grant(ExerciseVerbs, models.Model):
     class Type(models.TextChoices):
         NSO = "NSO", "Non-qualified stock option"
         ISO = "ISO", "Incentive stock option"
@@ -121,6 +121,11 @@ class Grant(models.Model):
         GRANTED = "granted", "Granted"
         EXERCISED = "exercised", "Fully exercised"
         EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled (recorded in error)"
+
+    # Statuses of an option that has ended: nothing is exercisable, and every share not
+    # exercised is back in the plan's reserve.
+    ENDED = (Status.EXPIRED, Status.CANCELLED)
 
     number = models.CharField(max_length=50, unique=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
@@ -146,6 +151,12 @@ class Grant(models.Model):
         help_text="The next night the nightly job must look at this grant (an expiry warning "
         "or the expiry itself); empty once nothing more is due.",
     )
+    cancellation_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why the grant was cancelled as recorded in error (a correction is a "
+        "cancellation and a new grant).",
+    )
     documents_version = models.CharField(
         max_length=100, default="1", help_text="Version of the agreement and attachments."
     )
@@ -157,18 +168,32 @@ class Grant(models.Model):
     class Meta:
         ordering = ["number"]
         constraints = [
-            models.CheckConstraint(condition=Q(shares__gt=0), name="grant_shares_positive"),
             models.CheckConstraint(
-                condition=Q(exercise_price__gte=0), name="grant_price_not_negative"
+                condition=Q(shares__gt=0),
+                name="grant_shares_positive",
+                violation_error_message="A grant is for at least one share.",
             ),
             models.CheckConstraint(
-                condition=Q(term_end__gt=F("grant_date")), name="grant_term_after_grant_date"
+                condition=Q(exercise_price__gt=0),
+                name="grant_price_positive",
+                violation_error_message="The exercise price must be above zero.",
             ),
             models.CheckConstraint(
-                condition=Q(expires_on__lte=F("term_end")), name="grant_expires_within_term"
+                condition=Q(term_end__gt=F("grant_date")),
+                name="grant_term_after_grant_date",
+                violation_error_message="The term must end after the grant date.",
             ),
             models.CheckConstraint(
-                condition=Q(returned_shares__lte=F("shares")), name="grant_returned_within_grant"
+                condition=Q(expires_on__lte=F("term_end")),
+                name="grant_expires_within_term",
+                violation_error_message="An option never expires after the end of its term.",
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_shares__lte=F("shares")),
+                name="grant_returned_within_grant",
+                violation_error_message=(
+                    "No more shares can return to the plan than the grant holds."
+                ),
             ),
         ]
         indexes = [
@@ -219,6 +244,7 @@ class Grant(models.Model):
         installments: list[tuple[dt.date, int]],
         option_type: str = Type.NSO,
         grant_terms: GrantTerms | None = None,
+        discount_confirmed: bool = False,
     ) -> Grant:
         """Grant an option with its vesting schedule, checked against the plan (paragraphs
         1a and 10). Nothing is written unless every check passes. One grant of
@@ -239,6 +265,7 @@ class Grant(models.Model):
                     "installments": installments,
                     "option_type": option_type,
                     "grant_terms": grant_terms,
+                    "discount_confirmed": discount_confirmed,
                 }
             ]
         )
@@ -307,7 +334,7 @@ class Grant(models.Model):
     def exercisable_shares(self, on: dt.date) -> int:
         on = require_date(on, "The date")
         facts = self.facts()
-        if self.status == self.Status.EXPIRED:
+        if self.status in self.ENDED:
             return 0
         return rules.exercisable_shares(
             installments=facts.installments,
@@ -338,7 +365,7 @@ class Grant(models.Model):
         ]
         exercisable = (
             0
-            if self.status == self.Status.EXPIRED
+            if self.status in self.ENDED
             else rules.exercisable_shares(
                 installments=facts.installments,
                 on=on,
@@ -349,6 +376,7 @@ class Grant(models.Model):
             )
         )
         price = self.company.closing_price(on) if closing_price is False else closing_price
+        status = self.status_on(on, expires)
         return Position(
             on=on,
             total=self.shares,
@@ -363,12 +391,29 @@ class Grant(models.Model):
             expiration=expires,
             terminated_on=facts.service_end,
             closing_price=price.price if price else None,
-            vested_value=(
-                rules.aggregate_price(max(0, vested - facts.exercised), price.price)
+            price_date=price.date if price else None,
+            intrinsic_value=(
+                rules.intrinsic_value(
+                    0 if status in Grant.ENDED else exercisable,
+                    self.exercise_price,
+                    price.price,
+                )
                 if price
                 else None
             ),
+            status=status,
+            status_label=Grant.Status(status).label,
         )
+
+    def status_on(self, on: dt.date, expires: rules.Expiration | None = None) -> str:
+        """The status people see on ``on``: the rules' answer, not a stored field that the
+        nightly job has not caught up with. A grant past its last day is expired from the
+        next day on, whether or not the job has stored it yet (DOMAIN.md, paragraph 5)."""
+        if self.status not in Grant.ENDED:
+            expires = expires or self.expiration(as_of=on)
+            if on > expires.on:
+                return Grant.Status.EXPIRED
+        return self.status
 
     def schedule(self, on: dt.date | None = None) -> list[ScheduleRow]:
         """Each installment with what is vested, forfeited and exercised of it."""
@@ -420,6 +465,13 @@ class Grant(models.Model):
         changed = []
         expires = self.expiration(as_of=today, facts=facts)
         forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        if self.status == Grant.Status.CANCELLED:
+            derived = {"returned_shares": self.shares, "next_action_on": None}
+            for name, value in derived.items():
+                if getattr(self, name) != value:
+                    setattr(self, name, value)
+                    changed.append(name)
+            return changed
         revived = (
             self.status == Grant.Status.EXPIRED
             and expires.on >= today
@@ -449,6 +501,34 @@ class Grant(models.Model):
                 setattr(self, name, value)
                 changed.append(name)
         return changed
+
+    def cancel(self, why: str) -> None:
+        """Cancel a grant recorded in error, with the reason, while nothing of it has been
+        exercised or requested: every share returns to the plan's reserve and nothing is
+        exercisable; the grant stays in the book with its history. A correction is a
+        cancellation and a new grant."""
+        why = (why or "").strip()
+        if not why:
+            raise ValidationError("Say why the grant is cancelled.", code="no_reason")
+        with transaction.atomic():
+            grant = Grant.objects.select_for_update(of=("self",)).get(pk=self.pk)
+            if grant.status == Grant.Status.CANCELLED:
+                raise ValidationError(
+                    f"Grant {grant.number} is already cancelled.", code="already_cancelled"
+                )
+            if grant.exercises.filter(status__in=Exercise.TAKEN).exists():
+                raise ValidationError(
+                    f"Shares of grant {grant.number} have been exercised or requested: a "
+                    f"grant is cancelled as recorded in error only while nothing of it has "
+                    f"been exercised. Cancel its exercises first, if they too were in error.",
+                    code="exercised",
+                )
+            grant.status, grant.cancellation_reason = Grant.Status.CANCELLED, why[:300]
+            grant.returned_shares, grant.next_action_on = grant.shares, None
+            grant.save(
+                update_fields=["status", "cancellation_reason", "returned_shares", "next_action_on"]
+            )
+        self.refresh_from_db()
 
     def warning_lead_days(self) -> int:
         """How much earlier than its day an expiry warning is given: none by e-mail (it
@@ -490,89 +570,6 @@ class Grant(models.Model):
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-    def preview_exercise(
-        self,
-        shares: object,
-        at: dt.date | dt.datetime,
-        *,
-        payment_method: str,
-        by=None,
-        delivered_by: Successor | None = None,
-        payment_received: bool = False,
-    ) -> ExercisePreview:
-        """What an exercise would be, before it is submitted: its exercise date, aggregate
-        price, the tax estimate at the latest closing price (paragraphs 2 and 6b) and, in
-        words, when the exercise is made by this way of paying. Raises the same
-        ValidationError that ``request_exercise`` would."""
-        check = check_exercise(self, shares, at, payment_method, by, delivered_by)
-        return ExercisePreview.of(self, check, payment_method, payment_received)
-
-    def request_exercise(
-        self,
-        shares: int,
-        at: dt.date | dt.datetime,
-        *,
-        payment_method: str,
-        by=None,
-        payment_received: bool = False,
-        notice_method: str | None = None,
-        submission_key: str | None = None,
-        delivered_by: Successor | None = None,
-    ) -> Exercise:
-        """Exercise the option by a written notice delivered at ``at`` (paragraphs 1–7).
-
-        ``at`` is a date (a notice received during business hours that day) or an aware
-        datetime (the business-hours rule decides the exercise date). ``by`` is the user
-        acting: the optionee or, after death, a recorded successor; None when a stock
-        administrator records a paper notice, which ``delivered_by`` then names (None: the
-        optionee; after a death, the recorded successor who delivered it). The grant row
-        is locked, so two requests
-        can never exercise the same shares. Refused exercises raise ValidationError and
-        write nothing. A ``submission_key`` makes the request idempotent: a second request
-        with the same key (a double click, the back button, a retry) returns the exercise
-        the first one recorded.
-        """
-        with transaction.atomic():
-            grant = (
-                # The grant row alone: exercises of different grants must not queue up
-                # behind a lock on the company row they share.
-                Grant.objects.select_for_update(of=("self",))
-                .select_related("plan__company", "optionee", "terms")
-                .get(pk=self.pk)
-            )
-            if submission_key:
-                # Checked under the grant's lock, so two racing copies see each other.
-                earlier = Exercise.objects.filter(submission_key=submission_key).first()
-                if earlier is not None:
-                    if earlier.grant_id != grant.pk:
-                        raise ValidationError(
-                            "This form was already used for another grant; start again.",
-                            code="submission_key_reused",
-                        )
-                    self.refresh_from_db()
-                    return earlier
-            check = check_exercise(grant, shares, at, payment_method, by, delivered_by)
-            exercise = Exercise.record(
-                grant,
-                check,
-                at,
-                payment_method=payment_method,
-                by=by,
-                payment_received=payment_received,
-                notice_method=notice_method,
-                submission_key=submission_key,
-            )
-            shares = check.shares
-            facts = check.facts
-            made = facts.made + (shares if exercise.is_made else 0)
-            forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
-            if rules.fully_exercised(shares=grant.shares, exercised=made, forfeited=forfeited):
-                grant.status = Grant.Status.EXERCISED
-                grant.save(update_fields=["status"])
-            events.exercise_step.send(sender=Exercise, exercise=exercise, step="recorded")
-        self.refresh_from_db()
-        return exercise
 
     def acknowledgement(self) -> Acknowledgement | None:
         """The optionee's acknowledgement of the current documents, if given."""
@@ -635,8 +632,18 @@ class Installment(models.Model):
     class Meta:
         ordering = ["vest_date"]
         constraints = [
-            models.CheckConstraint(condition=Q(shares__gt=0), name="installment_shares_positive"),
-            models.UniqueConstraint(fields=["grant", "vest_date"], name="installment_once_a_day"),
+            models.CheckConstraint(
+                condition=Q(shares__gt=0),
+                name="installment_shares_positive",
+                violation_error_message="An installment is for at least one share.",
+            ),
+            models.UniqueConstraint(
+                fields=["grant", "vest_date"],
+                name="installment_once_a_day",
+                violation_error_message=(
+                    "Two installments vest on the same day; merge them into one."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

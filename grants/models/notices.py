@@ -4,6 +4,7 @@ acknowledgement of the grant and its attachments."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from simple_history.models import HistoricalRecords
 from grants import rules
 from grants.audit import AuditSource
 from grants.models.company import Company
-from grants.models.dates import within_calendar
+from grants.models.dates import require_date, within_calendar
 
 
 class Notice(models.Model):
@@ -50,7 +51,24 @@ class Notice(models.Model):
     subject = models.CharField(max_length=300)
     body = models.TextField(blank=True)
     address = models.TextField(blank=True, help_text="Where it was sent or delivered.")
-    sent_on = models.DateField(null=True, blank=True, help_text="Mailed (deposited) or sent.")
+    sent_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Mailed (deposited) or sent. Empty for a letter still to be printed and mailed.",
+    )
+    mail_by = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For a letter the company must mail: the day to deposit it by, so that it "
+        "takes effect in time.",
+    )
+    emailed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="For a notice by e-mail: when the mail server took it (it is received then).",
+    )
     received_on = models.DateField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     effective_on = models.DateField(null=True, blank=True, editable=False)
@@ -87,6 +105,7 @@ class Notice(models.Model):
                 | Q(sent_on__isnull=True)
                 | Q(received_on__gte=F("sent_on")),
                 name="notice_received_after_sent",
+                violation_error_message="A notice cannot be received before it was sent.",
             ),
             # The nightly job's idempotency, enforced by the database: one warning per
             # offset per expiration date, one expiry notice per grant and date, even when
@@ -95,6 +114,7 @@ class Notice(models.Model):
                 fields=["grant", "kind", "about_expiration", "days_before"],
                 condition=Q(kind__in=["expiry_warning", "expired"]),
                 name="expiry_notice_once",
+                violation_error_message="This expiry notice was already given.",
             ),
         ]
 
@@ -120,9 +140,10 @@ class Notice(models.Model):
         days_before: int | None = None,
     ) -> Notice:
         """A written notice to the optionee of ``grant`` (paragraph 9), not yet saved: by
-        e-mail, effective that day, when an address is on file; otherwise by U.S. mail to
-        the notice address, effective after the mailing delay, left in the administrator's
-        print queue (the Notices list, filtered by method "mail", with its print page)."""
+        e-mail when an address is on file, sent on ``sent_on`` through the outbox and
+        received (effective) when the mail server takes it; otherwise a letter to the
+        notice address, to be mailed by ``sent_on``, left in the administrator's letters to
+        print (effective after the mailing delay once it is marked mailed)."""
         optionee = grant.optionee
         emailed = bool(optionee.email_address)
         return cls(
@@ -134,11 +155,52 @@ class Notice(models.Model):
             kind=kind,
             subject=subject,
             body=body,
-            sent_on=sent_on,
-            received_on=sent_on if emailed else None,
+            sent_on=sent_on if emailed else None,
+            mail_by=None if emailed else sent_on,
             about_expiration=about_expiration,
             days_before=days_before,
         )
+
+    @property
+    def to_print(self) -> bool:
+        """A letter the company must still print and mail."""
+        return (
+            self.direction == self.Direction.TO_OPTIONEE
+            and self.method == self.Method.MAIL
+            and self.sent_on is None
+        )
+
+    def mark_mailed(self, on: dt.date) -> None:
+        """Record that the letter was deposited in the mail, postage prepaid, on ``on``: it
+        takes effect after the mailing delay (paragraph 9)."""
+        on = require_date(on, "The date the letter was mailed")
+        if not self.to_print:
+            raise ValidationError(
+                "Only a letter to the optionee that is not yet mailed can be marked mailed.",
+                code="not_a_letter_to_mail",
+            )
+        today = self.company.today()
+        if on > today:
+            raise ValidationError(
+                f"The letter cannot have been mailed after today ({today:%Y-%m-%d}).",
+                code="after_today",
+            )
+        self.sent_on = on
+        self.save(update_fields=["sent_on"])
+
+    @classmethod
+    def email_delivered(cls, pk: int, at: dt.datetime) -> None:
+        """The mail server took the e-mail that delivers notice ``pk`` at ``at``: the notice
+        is received then (paragraph 9), on the company's date."""
+        notice = cls.objects.select_related("company").filter(pk=pk).first()
+        if notice is None:
+            return
+        notice.emailed_at = at
+        fields = ["emailed_at"]
+        if notice.received_on is None:
+            notice.received_on = at.astimezone(ZoneInfo(notice.company.time_zone)).date()
+            fields.append("received_on")
+        notice.save(update_fields=fields)
 
     def prepare(self, address: str | None = None) -> None:
         """Set what a notice derives before it is stored (also for ``bulk_create``): the
@@ -158,11 +220,15 @@ class Notice(models.Model):
             if self.direction == self.Direction.TO_OPTIONEE and self.method == self.Method.MAIL
             else None
         )
-        days = (
-            self.grant.terms.mail_notice_days if self.grant_id else rules.Terms().mail_notice_days
-        )
         return rules.notice_effective_date(
-            received_on=self.received_on, mailed_on=mailed, mail_notice_days=days
+            received_on=self.received_on, mailed_on=mailed, mail_notice_days=self.mail_notice_days()
+        )
+
+    def mail_notice_days(self) -> int:
+        """How long after deposit a mailed notice takes effect: the grant's terms (five days
+        for the seed)."""
+        return (
+            self.grant.terms.mail_notice_days if self.grant_id else rules.Terms().mail_notice_days
         )
 
     def clean(self):
@@ -193,7 +259,9 @@ class Acknowledgement(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grant", "documents_version"], name="acknowledged_once_per_version"
+                fields=["grant", "documents_version"],
+                name="acknowledged_once_per_version",
+                violation_error_message="These documents were already acknowledged.",
             )
         ]
 

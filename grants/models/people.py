@@ -87,6 +87,9 @@ class Optionee(models.Model):
                 fields=["company", "employee_id"],
                 condition=~Q(employee_id=""),
                 name="optionee_employee_id_once",
+                violation_error_message=(
+                    "Another optionee of this company has this employee id; check the id."
+                ),
             )
         ]
 
@@ -138,6 +141,36 @@ class Optionee(models.Model):
         return [rules.Period(w.start, w.end) for w in self.section16_windows.all()]
 
     # -- verbs
+
+    def open_portal_account(self):
+        """Give the optionee a portal account (paragraph 7: they see only their own grants),
+        with no password until they set one from the invitation's link; returns the user.
+        Refused without an e-mail address or when an account is already linked."""
+        from django.contrib.auth import get_user_model
+
+        if self.user_id is not None:
+            raise ValidationError(
+                f"{self.legal_name} already has a portal account ({self.user}).",
+                code="has_account",
+            )
+        if not self.email:
+            raise ValidationError(
+                f"Record {self.legal_name}'s e-mail address first: the invitation goes there.",
+                code="no_email",
+            )
+        users = get_user_model()
+        base = self.email.split("@")[0][:140] or f"optionee{self.pk}"
+        username, n = base, 1
+        while users.objects.filter(username__iexact=username).exists():
+            n += 1
+            username = f"{base}{n}"
+        with transaction.atomic():
+            user = users(username=username, email=self.email)
+            user.set_unusable_password()
+            user.save()
+            self.user = user
+            self.save(update_fields=["user"])
+        return user
 
     def refresh_warning_days(self) -> None:
         """Recompute the next nightly action of the optionee's outstanding grants, after
@@ -300,17 +333,26 @@ class Optionee(models.Model):
         if not address:
             raise ValidationError("Enter the new notice address.", code="empty_address")
         received_on = require_date(received_on, "The date the notice was received")
+        today = self.company.today()
+        if received_on > today:
+            raise ValidationError(
+                f"The notice cannot have been received after today ({today:%Y-%m-%d}).",
+                code="after_today",
+            )
         with transaction.atomic():
             # Serialize notices of one optionee, so two copies of one submission see each other.
             Optionee.objects.select_for_update(no_key=True).filter(pk=self.pk).exists()
-            same = Notice.objects.filter(
-                optionee=self,
-                kind=Notice.Kind.ADDRESS_CHANGE,
-                body=address,
-                received_on=received_on,
-            ).first()
-            if same is not None:
-                return same
+            # The latest change of that day: the same address again is a repeat of it (A, B,
+            # then A again is a change back to A, recorded).
+            latest = (
+                Notice.objects.filter(
+                    optionee=self, kind=Notice.Kind.ADDRESS_CHANGE, received_on=received_on
+                )
+                .order_by("-pk")
+                .first()
+            )
+            if latest is not None and latest.body == address:
+                return latest
             notice = Notice.objects.create(
                 company=self.company,
                 optionee=self,
@@ -425,12 +467,17 @@ class Termination(models.Model):
                 fields=["optionee"],
                 condition=Q(reversed_at__isnull=True),
                 name="one_standing_termination",
+                violation_error_message=(
+                    "This optionee's service already ended; reverse that termination first to "
+                    "correct it."
+                ),
             ),
             models.CheckConstraint(
                 # date_of_death IS NOT NULL too: a NULL comparison would pass the check.
                 condition=~Q(reason=rules.REASON_DEATH)
                 | Q(date_of_death__isnull=False, date_of_death=F("on")),
                 name="death_termination_on_date_of_death",
+                violation_error_message="A termination for death is dated on the date of death.",
             ),
         ]
 
@@ -482,7 +529,11 @@ class Section16Window(models.Model):
         ordering = ["start"]
         verbose_name = "Section 16(b) liability window"
         constraints = [
-            models.CheckConstraint(condition=Q(end__gte=F("start")), name="window_ends_after_start")
+            models.CheckConstraint(
+                condition=Q(end__gte=F("start")),
+                name="window_ends_after_start",
+                violation_error_message="The liability window cannot end before it starts.",
+            )
         ]
 
     def __str__(self) -> str:

@@ -3,10 +3,11 @@ set differently."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models import Case, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
@@ -30,22 +31,57 @@ class Plan(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["company", "name"], name="plan_name_once"),
-            models.CheckConstraint(condition=Q(share_reserve__gt=0), name="plan_reserve_positive"),
-            models.CheckConstraint(condition=Q(max_term_years__gt=0), name="plan_term_positive"),
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="plan_name_once",
+                violation_error_message="The company already has a plan of this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(share_reserve__gt=0),
+                name="plan_reserve_positive",
+                violation_error_message="A plan's share reserve is at least one share.",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_term_years__gt=0),
+                name="plan_term_positive",
+                violation_error_message="A plan's maximum term is at least one year.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     @staticmethod
-    def used_by_plan(grants: models.QuerySet[Grant]) -> models.QuerySet:
+    def used_by_plan(
+        grants: models.QuerySet[Grant], todays: dict[dt.date, list[int]] | None = None
+    ) -> models.QuerySet:
         """Paragraph 10, the one statement of a plan's reserve used: the shares granted less
         those returned to the reserve (expired or forfeited), summed over ``grants`` by
-        plan, as rows of ``plan`` and ``used``."""
-        return (
-            grants.order_by().values("plan").annotate(used=Sum("shares") - Sum("returned_shares"))
-        )
+        plan, as rows of ``plan`` and ``used``.
+
+        With ``todays`` (company ids by their local date), read as the rules answer today:
+        a grant past its last day that the nightly job has not yet expired uses only the
+        shares exercised from it; the rest are back in the reserve."""
+        from grants.models.exercises import Exercise
+
+        each = F("shares") - F("returned_shares")
+        if todays:
+            exercised = (
+                Exercise.objects.filter(grant=OuterRef("pk"), status__in=Exercise.MADE)
+                .order_by()
+                .values("grant")
+                .annotate(shares=Sum("shares"))
+                .values("shares")
+            )
+            past = Q(pk__in=[])
+            for today, company_ids in todays.items():
+                past |= Q(plan__company__in=company_ids, expires_on__lt=today)
+            each = Case(
+                When(past & Q(status="granted"), then=Coalesce(Subquery(exercised), 0)),
+                default=each,
+                output_field=models.BigIntegerField(),
+            )
+        return grants.order_by().values("plan").annotate(used=Sum(each))
 
     def reserve_used(self, *, excluding: Grant | None = None) -> int:
         """Shares granted, less those returned to the reserve (expired or forfeited)."""
@@ -56,7 +92,7 @@ class Plan(models.Model):
         return self.share_reserve - self.reserve_used(excluding=excluding)
 
     @classmethod
-    def with_reserve(cls) -> models.QuerySet[Plan]:
+    def with_reserve(cls, todays: dict[dt.date, list[int]] | None = None) -> models.QuerySet[Plan]:
         """Plans annotated with ``reserve_used_shares``, the value of ``reserve_used``
         (paragraph 10) for a whole list in one query, so a page of plans makes no query per
         plan; ``reserve_available_shares`` follows from it.
@@ -67,7 +103,7 @@ class Plan(models.Model):
         plan list took 425 ms, three sums of the whole book."""
         from grants.models.grant import Grant
 
-        used = cls.used_by_plan(Grant.objects.filter(plan=OuterRef("pk"))).values("used")
+        used = cls.used_by_plan(Grant.objects.filter(plan=OuterRef("pk")), todays).values("used")
         return cls.objects.annotate(
             reserve_used_shares=Coalesce(Subquery(used), 0, output_field=models.BigIntegerField())
         )
@@ -110,7 +146,9 @@ class GrantTerms(models.Model):
         verbose_name_plural = "grant terms"
         constraints = [
             models.CheckConstraint(
-                condition=Q(minimum_exercise__gt=0), name="terms_minimum_positive"
+                condition=Q(minimum_exercise__gt=0),
+                name="terms_minimum_positive",
+                violation_error_message="The minimum exercise is at least one share.",
             ),
         ]
 

@@ -132,6 +132,13 @@ def exercise(request, number: str):
         "deemed_is_later": deemed != company.today(),
         "deemed_after_expiry": deemed > position.expiration.on,
     }
+    key = request.POST.get("submission_key") if request.method == "POST" else None
+    earlier = grant.exercises.filter(submission_key=key).first() if key else None
+    if earlier is not None and request.POST.get("action") == "submit":
+        # The same form sent again (a retry after an error, the back button): the notice it
+        # recorded, not a refusal of shares it already took.
+        messages.info(request, "This notice of exercise was already recorded; here it is.")
+        return redirect("exercise_detail", pk=earlier.pk)
     if request.method == "POST" and form.is_valid():
         if request.POST.get("action") != "submit":
             return render(

@@ -62,8 +62,12 @@ def create_many(
             term_end = require_date(spec["term_end"], "The end of the term")
             shares = rules.whole_shares(spec["shares"])
             price = Decimal(str(spec["exercise_price"]))
-            if price < 0:
-                raise ValidationError("The exercise price cannot be negative.", code="bad_price")
+            if price <= 0:
+                raise ValidationError(
+                    f"The exercise price must be above zero (it is ${price}); enter the price "
+                    f"per share the option is granted at.",
+                    code="bad_price",
+                )
             if spec["optionee"].company_id != spec["plan"].company_id:
                 raise ValidationError(
                     "The optionee and the plan belong to different companies.",
@@ -92,12 +96,16 @@ def create_many(
         }
         if len(plans) < len({spec["plan"].pk for _, spec, *_ in checked}):
             raise Plan.DoesNotExist("A plan of these grants is no longer in the book.")
+        companies = {plan.company_id: plan.company for plan in plans.values()}
+        today = {pk: company.today() for pk, company in companies.items()}
+        todays: dict[dt.date, list[int]] = {}
+        for pk, day in today.items():
+            todays.setdefault(day, []).append(pk)
         available = {pk: plan.share_reserve for pk, plan in plans.items()}
         for plan_id, used in Plan.used_by_plan(
-            Grant.objects.filter(plan_id__in=list(plans))
+            Grant.objects.filter(plan_id__in=list(plans)), todays
         ).values_list("plan", "used"):
             available[plan_id] -= used
-        companies = {plan.company_id: plan.company for plan in plans.values()}
         closing: dict[tuple[int, dt.date], Decimal] = {}
         for days in chunks(sorted({grant_date for _, _, grant_date, *_ in checked})):
             for company_id, day, value in ClosingPrice.objects.filter(
@@ -115,12 +123,15 @@ def create_many(
             set(companies),
             batch_size=batch_size,
         )
-        today = {pk: company.today() for pk, company in companies.items()}
         standard = None
         for index, spec, grant_date, term_end, shares, price, schedule in checked:
             plan, optionee, number = plans[spec["plan"].pk], spec["optionee"], spec["number"]
             try:
-                rules.check_price_at_grant(price, closing.get((plan.company_id, grant_date)))
+                rules.check_price_at_grant(
+                    price,
+                    closing.get((plan.company_id, grant_date)),
+                    discount_confirmed=spec.get("discount_confirmed", False),
+                )
                 rules.check_plan_limits(
                     shares=shares,
                     grant_date=grant_date,

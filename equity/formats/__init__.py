@@ -1,0 +1,1 @@
+"""Date and time formats of the project, by language."""

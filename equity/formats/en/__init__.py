@@ -1,0 +1,1 @@
+"""English formats: times labelled with their zone."""

@@ -1,0 +1,72 @@
+"""The company's time zone for every request: each time people read is the company's, and
+labelled with it (DOMAIN.md, paragraph 6a), in the portal and the back office alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+
+class CompanyZone(dt.tzinfo):
+    """The time zone of the company a request is about, looked up the first time a page
+    shows a time (a page that shows none asks nothing of the database)."""
+
+    def __init__(self, user) -> None:
+        self._user, self._zone = user, None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        if self._zone is None:
+            self._zone = ZoneInfo(company_time_zone(self._user))
+        return self._zone
+
+    def utcoffset(self, moment):
+        return self.zone.utcoffset(moment)
+
+    def dst(self, moment):
+        return self.zone.dst(moment)
+
+    def tzname(self, moment):
+        return self.zone.tzname(moment)
+
+    def fromutc(self, moment):
+        return self.zone.fromutc(moment.replace(tzinfo=self.zone)).replace(tzinfo=self)
+
+    def __str__(self) -> str:
+        return self.zone.key
+
+
+def company_time_zone(user) -> str:
+    """The zone of the signed-in optionee's company (or, after a death, the company of the
+    grants the successor holds), else of the book's first company."""
+    from grants.models import Company, Optionee
+
+    if user is not None and user.is_authenticated:
+        ids = getattr(user, "_optionee_ids", None)  # read once a request by the portal
+        zone = (
+            Optionee.objects.filter(
+                pk__in=ids if ids is not None else Optionee.objects.ids_for_user(user)
+            )
+            .values_list("company__time_zone", flat=True)
+            .first()
+        )
+        if zone:
+            return zone
+    return Company.objects.order_by("pk").values_list("time_zone", flat=True).first() or "UTC"
+
+
+class CompanyTimeZoneMiddleware:
+    """Activate the company's zone for the request, so the template ``date`` and ``time``
+    filters and the admin's timestamps read it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(CompanyZone(getattr(request, "user", None)))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
