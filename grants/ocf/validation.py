@@ -14,7 +14,9 @@ path to the broken value instead of "not valid under any of the given schemas".
 
 Speed: a validator is built once per schema, with every ``$ref`` already replaced by the
 registry's schema it names (draft-07 ignores a ``$ref``'s sibling keywords, so this changes
-no verdict and no message), which halves the time jsonschema spends per item.
+no verdict and no message), which halves the time jsonschema spends per item; and it
+remembers values that met a subschema, so a value repeated across a book is checked once
+(see ``_descend_remembering``). ``docs/ocf.md`` has the numbers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
@@ -164,16 +167,79 @@ def validator_for(schema_or_type: str | Mapping) -> Draft7Validator:
 
 @functools.cache
 def _type_validator(schema_id: str) -> Draft7Validator:
-    return _build_validator(_catalogue().schemas[schema_id])
+    return _build_validator(_catalogue().schemas[schema_id], _RememberingValidator)
 
 
-def _build_validator(schema: Mapping) -> Draft7Validator:
+def _build_validator(schema: Mapping, kind: type = Draft7Validator) -> Draft7Validator:
     registry = _catalogue().registry
-    return Draft7Validator(
+    return kind(
         _inline(schema, registry.resolver(), {}, ()),
         registry=registry,
         format_checker=Draft7Validator.FORMAT_CHECKER,
     )
+
+
+# A value's verdict against a subschema depends on nothing else (the refs are inlined and
+# the format checks are pure), and a book repeats values: dates, prices, enums, the same
+# termination windows on every grant. The kept validators remember, per subschema, up to
+# _REMEMBERED recent values that met it (scalars and objects of scalars) and skip checking
+# them again, which saves about half the work on an option book. Only a full pass without
+# an error is remembered, so every error is still found and reported as jsonschema makes it.
+_REMEMBERED = 1024
+_SCALARS = (str, int, float, bool, type(None))
+_known_valid: dict[int, tuple[Any, set]] = {}  # id(subschema) -> (subschema, keys of values)
+
+
+def _value_key(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return (type(value), value)
+    if isinstance(value, dict) and all(isinstance(item, _SCALARS) for item in value.values()):
+        return frozenset((name, type(item), item) for name, item in value.items())
+    return None
+
+
+def _descend_remembering(validator, value, subschema, path, schema_path=None):
+    key = _value_key(value)
+    if key is None:
+        yield from validator.descend(value, subschema, path=path, schema_path=schema_path)
+        return
+    # The subschema is kept with its values, so its id() cannot be reused by another one.
+    known = _known_valid.get(id(subschema))
+    if known is not None and key in known[1]:
+        return
+    failed = False
+    for error in validator.descend(value, subschema, path=path, schema_path=schema_path):
+        failed = True
+        yield error
+    if failed:
+        return
+    if known is None:
+        _known_valid[id(subschema)] = (subschema, {key})
+        return
+    if len(known[1]) >= _REMEMBERED:  # start afresh: a book's recent values recur soonest
+        known[1].clear()
+    known[1].add(key)
+
+
+def _properties(validator, properties, instance, schema):
+    if validator.is_type(instance, "object"):
+        for name, subschema in properties.items():
+            if name in instance:
+                yield from _descend_remembering(validator, instance[name], subschema, name, name)
+
+
+def _items(validator, items, instance, schema):
+    if not validator.is_type(instance, "array"):
+        return
+    if validator.is_type(items, "array"):  # one schema per position
+        for index, (item, subschema) in enumerate(zip(instance, items, strict=False)):
+            yield from validator.descend(item, subschema, path=index, schema_path=index)
+    else:
+        for index, item in enumerate(instance):
+            yield from _descend_remembering(validator, item, items, index)
+
+
+_RememberingValidator = extend(Draft7Validator, {"properties": _properties, "items": _items})
 
 
 _ANNOTATIONS = frozenset({"$id", "$schema", "$comment", "title", "description"})
