@@ -326,15 +326,15 @@ def manifest_file_lists() -> dict[str, str]:
 
 
 def validate_file(
-    source: str | PathLike | Mapping, *, name: str | None = None, file_type: str | None = None
+    source: str | PathLike | Any, *, name: str | None = None, file_type: str | None = None
 ) -> list[OcfError]:
-    """Every problem in one OCF file: a path to a JSON file, or its parsed content.
+    """Every problem in one OCF file: a path to a JSON file, or its parsed content (a dict).
 
     ``name`` is how errors name the file (default: the file's name). With ``file_type``, the
     file must also be of that type (a manifest lists each file under its type). Unreadable
     JSON is reported as an error, never raised.
     """
-    if isinstance(source, Mapping):
+    if not isinstance(source, str | PathLike):
         return _validate_document(source, name or "(OCF data)", file_type)
     path = Path(source)
     name = name or path.name
@@ -402,9 +402,9 @@ def _error(
     error = best_match([error])
     message = error.message
     if isinstance(error.instance, dict | list):
-        # jsonschema opens with the whole offending value: name it instead of printing it.
+        # jsonschema opens with the whole offending value: name a long one instead.
         shown = repr(error.instance)
-        if message.startswith(shown):
+        if len(shown) > 40 and message.startswith(shown):
             kind = "the object" if isinstance(error.instance, dict) else "the array"
             message = kind + message[len(shown) :]
     return OcfError(name, _json_path(prefix, error.absolute_path), message, object_id)
