@@ -36,6 +36,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
@@ -153,7 +154,7 @@ def _schema_id(type_name: str) -> str:
     return schema_id
 
 
-def validator_for(schema_or_type: str | Mapping) -> Draft7Validator:
+def validator_for(schema_or_type: str | Mapping) -> Validator:
     """A draft-07 validator, with format checks, for an OCF type name or for a schema.
 
     A validator for a type name is built once and kept. Every ``$ref`` is resolved from the
@@ -166,11 +167,11 @@ def validator_for(schema_or_type: str | Mapping) -> Draft7Validator:
 
 
 @functools.cache
-def _type_validator(schema_id: str) -> Draft7Validator:
+def _type_validator(schema_id: str) -> Validator:
     return _build_validator(_catalogue().schemas[schema_id], _RememberingValidator)
 
 
-def _build_validator(schema: Mapping, kind: type = Draft7Validator) -> Draft7Validator:
+def _build_validator(schema: Mapping, kind: type = Draft7Validator) -> Validator:
     registry = _catalogue().registry
     return kind(
         _inline(schema, registry.resolver(), {}, ()),
