@@ -186,7 +186,7 @@ def _build_validator(schema: Mapping, kind: type = Draft7Validator) -> Validator
 # _REMEMBERED recent values that met it (scalars and objects of scalars) and skip checking
 # them again, which saves about half the work on an option book. Only a full pass without
 # an error is remembered, so every error is still found and reported as jsonschema makes it.
-_REMEMBERED = 1024
+_REMEMBERED = 4096
 _SCALARS = (str, int, float, bool, type(None))
 _known_valid: dict[int, tuple[Any, set]] = {}  # id(subschema) -> (subschema, keys of values)
 
@@ -200,7 +200,9 @@ def _value_key(value: Any) -> Any:
 
 
 def _descend_remembering(validator, value, subschema, path, schema_path=None):
-    key = _value_key(value)
+    if subschema == {}:  # admits anything (the object schemas list inherited fields so)
+        return
+    key = _value_key(value) if _worth_remembering(subschema) else None
     if key is None:
         yield from validator.descend(value, subschema, path=path, schema_path=schema_path)
         return
@@ -220,6 +222,12 @@ def _descend_remembering(validator, value, subschema, path, schema_path=None):
     if len(known[1]) >= _REMEMBERED:  # start afresh: a book's recent values recur soonest
         known[1].clear()
     known[1].add(key)
+
+
+def _worth_remembering(subschema: Any) -> bool:
+    """Whether checking a value costs more than a type check: a lone ``type`` is as quick to
+    check as to look up, and the values under one (ids, names) rarely recur."""
+    return isinstance(subschema, dict) and (len(subschema) > 1 or "type" not in subschema)
 
 
 def _properties(validator, properties, instance, schema):
