@@ -1,0 +1,7 @@
+"""The Open Cap Format (OCF), the Open Cap Table Coalition's JSON format for cap tables.
+
+``schema/`` holds the coalition's published v1.2.0 JSON schemas, copied unchanged (each keeps
+its ``$comment`` copyright notice, as the OCF licence in ``schema/LICENSE.md`` asks), and
+``validation.py`` checks OCF files and packages against them, offline. This is the ground
+for importing and exporting the book as OCF; see ``docs/ocf.md``.
+"""
