@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMULAS = [
-    "=HYPERLINK(\"http://evil.example\",\"Click\")",
+    '=HYPERLINK("http://evil.example","Click")',
     "+1+cmd|' /C calc'!A0",
     "-2+3",
     "@SUM(1,2)",
@@ -58,12 +58,12 @@ def test_every_csv_writer_of_the_product_goes_through_the_helper():
 
 @time_machine.travel(dt.datetime(2007, 5, 1, 12, tzinfo=ZoneInfo("America/Chicago")), tick=False)
 def test_the_outstanding_options_csv_shows_a_plan_named_like_a_formula_as_text(client, grant):
-    grant.plan.name = "=HYPERLINK(\"http://evil.example\",\"Plan\")"
+    grant.plan.name = '=HYPERLINK("http://evil.example","Plan")'
     grant.plan.save()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     response = client.get(
         reverse("admin:report_outstanding_options"), {"company": grant.company.pk, "format": "csv"}
     )
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[1][0] == "'=HYPERLINK(\"http://evil.example\",\"Plan\")"
+    assert rows[1][0] == '\'=HYPERLINK("http://evil.example","Plan")'
     assert rows[-1][0] == "All plans"
