@@ -20,6 +20,7 @@ from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
 from grants.models.notices import Acknowledgement, Notice
 from grants.models.people import Optionee, Successor
 from grants.models.plans import GrantTerms, Plan
+from grants.validators import validate_identifier
 
 
 class GrantQuerySet(models.QuerySet):
@@ -124,7 +125,7 @@ class Grant(models.Model):
         EXERCISED = "exercised", "Fully exercised"
         EXPIRED = "expired", "Expired"
 
-    number = models.CharField(max_length=50, unique=True)
+    number = models.CharField(max_length=50, unique=True, validators=[validate_identifier])
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
     optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="grants")
     terms = models.ForeignKey(GrantTerms, on_delete=models.PROTECT, related_name="grants")
