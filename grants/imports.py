@@ -307,9 +307,11 @@ def parse_price(text: str) -> Decimal:
 
 
 def _choice(choices: Sequence[str], *, upper: bool = False) -> Callable[[str], str]:
+    canonical = {choice: choice for choice in choices}  # one string per choice, not per line
+
     def parse(text: str) -> str:
-        value = text.upper() if upper else text.lower()
-        if value not in choices:
+        value = canonical.get(text.upper() if upper else text.lower())
+        if value is None:
             raise ValidationError(f"“{text}” is not one of {', '.join(choices)}.")
         return value
 
@@ -419,8 +421,10 @@ def read_grants(
     lines = read_lines(
         source, columns=GRANT_COLUMNS, one_of=[("schedule", *SHAPE_COLUMNS)], errors=errors
     )
+    # What the file must say consistently, kept as plain tuples: a grant number's first
+    # line; a person's first line and details.
     first_line_of_number: dict[str, int] = {}
-    first_optionee: dict[str, tuple[int, OptioneeDetails]] = {}
+    first_optionee: dict[str, tuple[int, tuple]] = {}
     for line in lines:
         row = _Row(line)
         optionee = OptioneeDetails(
@@ -453,8 +457,9 @@ def read_grants(
         elif number:
             first_line_of_number[number] = line.number
         if optionee_read:
-            first = first_optionee.setdefault(optionee.employee_id, (line.number, optionee))
-            if first[1] != optionee:
+            details = (optionee.legal_name, optionee.email, optionee.relationship, optionee.insider)
+            first = first_optionee.setdefault(optionee.employee_id, (line.number, details))
+            if first[1] != details:
                 row.problems.append(
                     f"employee {optionee.employee_id} is on line {first[0]} with other details; "
                     f"give the same legal_name, email, relationship and insider on every line "
