@@ -399,9 +399,7 @@ def test_the_fast_list_draws_exactly_the_cells_the_admin_would(admin_client, gra
     from django.contrib.admin.templatetags.admin_list import items_for_result
 
     # Escaping too: grant numbers keep to safe characters, names do not.
-    GrantFactory(
-        plan=grant.plan, optionee=OptioneeFactory(company=company, legal_name="Ann <b>&")
-    )
+    GrantFactory(plan=grant.plan, optionee=OptioneeFactory(company=company, legal_name="Ann <b>&"))
     response = admin_client.get(LIST_URL)
     cl = response.context["cl"]
     assert len(cl.result_list) == 2

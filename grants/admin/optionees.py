@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path, reverse
 
 from grants.admin.base import (
@@ -24,6 +24,7 @@ from grants.admin.base import (
     HistoryAdmin,
     ReadOnlyInline,
     form_error,
+    object_or_404,
     per_share,
     render_admin_form,
     user_may,
@@ -270,7 +271,7 @@ class OptioneeAdmin(HistoryAdmin):
     def _optionee_or_404(self, request, object_id) -> Optionee:
         if not user_may(request, "change", Optionee):
             raise PermissionDenied
-        return get_object_or_404(Optionee.objects.select_related("company"), pk=object_id)
+        return object_or_404(Optionee.objects.select_related("company"), object_id)
 
     def change_role_view(self, request, object_id):
         optionee = self._optionee_or_404(request, object_id)
@@ -473,9 +474,7 @@ class TerminationAdmin(EventAdmin):
     def reverse_view(self, request, object_id):
         if not user_may(request, "change", Termination):
             raise PermissionDenied
-        termination = get_object_or_404(
-            Termination.objects.select_related("optionee"), pk=object_id
-        )
+        termination = object_or_404(Termination.objects.select_related("optionee"), object_id)
 
         def act(data):
             termination.reverse(data["why"])
