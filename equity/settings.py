@@ -132,7 +132,8 @@ STORAGES = {
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "signed_out"  # a page that says so, from the portal and the admin
+CSRF_FAILURE_VIEW = "equity.views.csrf_failure"
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
