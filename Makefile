@@ -1,6 +1,7 @@
 # Two commands for a fresh machine with Python 3.11: `make run` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
+PORT ?= 8000
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
@@ -9,9 +10,9 @@ STAMP := $(VENV)/.installed-stamp
 run: $(STAMP)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --port $(PORT)
 	$(PY) manage.py expire_options
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,9 +1,10 @@
 """The back office's admin site: its dashboard index, reports and sign-in with a second factor."""
 
-from functools import partial
+from functools import partial, wraps
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path
 
 
@@ -34,6 +35,20 @@ class EquityAdminSite(admin.AdminSite):
         from grants.admin.dashboard import dashboard
 
         return super().index(request, {**dashboard(request), **(extra_context or {})})
+
+    def admin_view(self, view, cacheable=False):
+        """Every screen of the back office, whose URL parameters (row keys) must be plain
+        ASCII: Python reads "١" (an Arabic-Indic digit) as 1, and the admin would open row
+        1 for it. Such an address is a 404, as a key that names no row."""
+        guarded = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not all(str(value).isascii() for value in (*args, *kwargs.values())):
+                raise Http404("A key in this address is not written in ASCII digits.")
+            return guarded(request, *args, **kwargs)
+
+        return checked
 
     def get_urls(self):
         from grants.admin import two_factor

@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "equity.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "equity.middleware.RefuseNulMiddleware",
+    "equity.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -135,7 +137,8 @@ STORAGES = {
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "signed_out"  # a page that says so, from the portal and the admin
+CSRF_FAILURE_VIEW = "equity.views.csrf_failure"
 
 # Every e-mail waits in the outbox (django-mailer's queue, in the database) and is sent by
 # grants.outbox through the transport the operator configures as EMAIL_BACKEND (SMTP in
@@ -158,10 +161,17 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="stock-admin@localhos
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Sign-in throttling: five failures for one user name from one address lock it for an hour.
+# Sign-in throttling (equity/signin.py): five failures for one user name from one address
+# lock that name there for an hour; twenty from one address, whatever the names, lock the
+# address. Behind a proxy, the address is read from X-Forwarded-For only when
+# TRUSTED_PROXY_COUNT says how many proxies stand in front of the app.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+ADDRESS_FAILURE_LIMIT = env.int("ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "equity.signin.SignInThrottle"
+AXES_CLIENT_IP_CALLABLE = "equity.signin.client_address"
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/registration/locked_out.html"
 

@@ -1,37 +1,41 @@
 """Reading the operations feeds: the administrator's grant spreadsheet and the HR feed of
 terminations (``docs/import-formats.md`` describes both files).
 
-Pure: bytes in, checked rows and line-numbered errors out, no query (the models are read
-only for their choices and field lengths). A file is CSV, UTF-8 (a byte-order mark is
-accepted), at most ``MAX_BYTES`` (grants; ``MAX_TERMINATION_BYTES`` for terminations),
-with a header line naming its columns in any order (case, spaces and hyphens in names do
-not matter: ``Grant Date`` is ``grant_date``). Every line is checked and every problem
-reported, not just the first.
+Pure: a file (its bytes, or a binary file read as a stream) in, checked rows and
+line-numbered errors out, no query (the models are read only for their choices and field
+lengths). A file is CSV, UTF-8 (a byte-order mark is accepted), strictly quoted, at most
+``MAX_BYTES`` (grants; ``MAX_TERMINATION_BYTES`` for terminations), with a header line
+naming its columns in any order (case, spaces and hyphens in names do not matter:
+``Grant Date`` is ``grant_date``). Every line is checked and every problem reported, not
+just the first.
 
-What this module checks is the *form* of each value (a date is a date, shares are whole)
-and the consistency of the file with itself (a grant number once, one person's details the
-same on every line). Whether the book accepts a row is the models' decision: the commands
-hand the rows to the model verbs (``granting.create_many``, the batch form of
-``Grant.create``; ``Optionee.terminate``) and report each refusal against the row's line.
+What this module checks is the *form* of each value (a date is a date, shares are whole,
+a name does not start like a spreadsheet formula, an identifier keeps to the safe
+characters) and the consistency of the file with itself (a grant number once, one
+person's details the same on every line). Whether the book accepts a row is the models'
+decision: the commands hand the rows to the model verbs (``granting.create_many``, the
+batch form of ``Grant.create``; ``Optionee.terminate``) and report each refusal against
+the row's line.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from grants import rules
+from grants import csvfiles, rules, spreadsheet
+from grants.csvfiles import RowError
 from grants.models import Grant, GrantTerms, Optionee, Plan, Termination
-from grants.prices import RowError
 from grants.schedules import build_schedule
+from grants.validators import shown_character, validate_identifier
 
 # A grant spreadsheet of 100,000 grants with explicit installments (about 16 each) is
 # about 30 MB; the HR feed of terminations is a line per person.
@@ -92,84 +96,101 @@ TERMINATION_COLUMNS = {
 
 # --------------------------------------------------------------------------- the file
 
+# Names and numbers: refused when they start like a spreadsheet formula (OWASP) or hold a
+# control character; the identifiers keep to the safe characters of
+# ``grants.validators``. A NUL is refused in any column.
+NAMES = ("legal_name", "plan", "terms")
+IDENTIFIERS = ("employee_id", "grant_number")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Line:
-    """One line of the file: its number and its cells by column name (blank cells are "")."""
+    """One line of the file: its number, its cells by column name (stripped; blank cells
+    are ""), and what is wrong with the text of a cell, by column."""
 
     number: int
     cells: dict[str, str]
+    unsafe: dict[str, str]
 
 
-def read_table(
-    data: bytes,
+def read_lines(
+    source: bytes | BinaryIO,
     *,
     columns: dict[str, bool],
     one_of: Sequence[Sequence[str]] = (),
     max_bytes: int | None = None,
-) -> tuple[list[Line], list[RowError]]:
-    """The lines of a CSV file whose header names ``columns`` (name: required).
+    errors: list[RowError],
+) -> Iterator[Line]:
+    """The lines of a CSV file whose header names ``columns`` (name: required), read as
+    they are consumed (``grants.csvfiles.records``).
 
-    ``one_of`` lists groups of columns of which the header must hold at least one. Returns
-    the lines, or errors about the file as a whole (line 0) or about single lines.
+    ``one_of`` lists groups of columns of which the header must hold at least one.
+    What is wrong with the file as a whole (line 0), its header or a line's number of
+    values is appended to ``errors``; such a line is not yielded.
     """
     max_bytes = max_bytes or MAX_BYTES
-    if len(data) > max_bytes:
-        return [], [
-            RowError(
-                0,
-                f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-                f"{max_bytes // 1024 // 1024} MB. Split it into smaller files.",
+    records = csvfiles.records(source, max_bytes=max_bytes, again="import it again", errors=errors)
+    first = next(records, None)
+    if first is None:
+        if not errors:
+            required = [name for name, needed in columns.items() if needed]
+            errors.append(
+                RowError(
+                    0,
+                    f"The file is empty; its first line must be the header, with at least the "
+                    f"columns {', '.join(required)}.",
+                )
             )
-        ]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        return [], [
-            RowError(
-                0,
-                f"Line {line} is not UTF-8 text (byte 0x{data[error.start]:02x}); save the "
-                f"file as “CSV UTF-8” and import it again.",
+        return
+    header_line, cells = first
+    header = [_column_name(cell) for cell in cells]
+    problems = _header_problems(header, columns, one_of)
+    if problems:
+        errors.extend(RowError(header_line, problem) for problem in problems)
+        return
+    read = 0
+    for number, cells in records:
+        read += 1
+        if len(cells) != len(header):
+            errors.append(
+                RowError(
+                    number,
+                    f"expected {len(header)} values, one per column of the header, found "
+                    f"{len(cells)}; put a value holding a comma in double quotes.",
+                )
             )
-        ]
-    required = [name for name, needed in columns.items() if needed]
-    if not text.strip():
-        return [], [
-            RowError(
-                0,
-                f"The file is empty; its first line must be the header, with at least the "
-                f"columns {', '.join(required)}.",
-            )
-        ]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    lines: list[Line] = []
-    errors: list[RowError] = []
-    try:
-        header = [_column_name(cell) for cell in next(reader)]
-        problems = _header_problems(header, columns, one_of)
-        if problems:
-            return [], [RowError(1, problem) for problem in problems]
-        for cells in reader:
-            number = reader.line_num
-            cells = [cell.strip() for cell in cells]
-            if not any(cells):
-                continue
-            if len(cells) != len(header):
-                errors.append(
-                    RowError(
-                        number,
-                        f"expected {len(header)} values, one per column of the header, found "
-                        f"{len(cells)}; put a value holding a comma in double quotes.",
-                    )
+            continue
+        yield Line(
+            number,
+            {name: cell.strip() for name, cell in zip(header, cells, strict=True)},
+            _unsafe_text(header, cells),
+        )
+    if not read and not errors:
+        errors.append(RowError(0, "The file has the header but no rows."))
+
+
+def _unsafe_text(header: list[str], cells: list[str]) -> dict[str, str]:
+    """What is wrong with the text of each cell, as written in the file (before stripping:
+    a tab before "=" hides a formula from a check of the stripped value)."""
+    unsafe = {}
+    for name, cell in zip(header, cells, strict=True):
+        if name in NAMES or name in IDENTIFIERS:
+            text = cell.lstrip(" ")
+            if spreadsheet.looks_like_formula(text):
+                unsafe[name] = (
+                    f"{name} starts with {shown_character(text[0])}, which a spreadsheet may "
+                    f"run as a formula; remove it."
                 )
                 continue
-            lines.append(Line(number, dict(zip(header, cells, strict=True))))
-    except csv.Error as error:
-        errors.append(RowError(reader.line_num, f"the line cannot be read as CSV ({error})."))
-    if not lines and not errors:
-        errors.append(RowError(0, "The file has the header but no rows."))
-    return lines, errors
+        if name in IDENTIFIERS:
+            continue  # validate_identifier names any character outside its safe set
+        if name in NAMES:
+            control = next((c for c in cell.strip() if unicodedata.category(c) == "Cc"), None)
+        else:
+            control = "\x00" if "\x00" in cell else None
+        if control is not None:
+            unsafe[name] = f"{name} holds a control character (U+{ord(control):04X}); remove it."
+    return unsafe
 
 
 def _column_name(cell: str) -> str:
@@ -202,15 +223,23 @@ class _Row:
 
     def __init__(self, line: Line):
         self.line = line
-        self.problems: list[str] = []
+        self.problems: list[str] = list(line.unsafe.values())
 
     def text(self, column: str, *, required: bool = False) -> str:
         value = self.line.cells.get(column, "")
+        if column in self.line.unsafe:
+            return ""
         if not value and required:
             self.problems.append(f"{column} is missing.")
         elif column in _LONGEST and len(value) > _LONGEST[column]:
             self.problems.append(f"{column} is longer than {_LONGEST[column]} characters.")
             return ""
+        elif value and column in IDENTIFIERS:
+            try:
+                validate_identifier(value)
+            except ValidationError as error:
+                self.problems.append(f"{column}: {' '.join(error.messages)}")
+                return ""
         return value
 
     def value(self, column: str, parse: Callable[[str], object], *, required: bool = False):
@@ -278,9 +307,11 @@ def parse_price(text: str) -> Decimal:
 
 
 def _choice(choices: Sequence[str], *, upper: bool = False) -> Callable[[str], str]:
+    canonical = {choice: choice for choice in choices}  # one string per choice, not per line
+
     def parse(text: str) -> str:
-        value = text.upper() if upper else text.lower()
-        if value not in choices:
+        value = canonical.get(text.upper() if upper else text.lower())
+        if value is None:
             raise ValidationError(f"“{text}” is not one of {', '.join(choices)}.")
         return value
 
@@ -315,7 +346,7 @@ def _not_after(today: dt.date | None, what: str) -> Callable[[str], dt.date]:
 # --------------------------------------------------------------------------- grants
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OptioneeDetails:
     """Who a line names; blank optional values are None ("not given")."""
 
@@ -326,7 +357,7 @@ class OptioneeDetails:
     insider: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GrantRecord:
     """The data of a grant as a line of the file states it, for comparing with the book."""
 
@@ -342,20 +373,12 @@ class GrantRecord:
     installments: tuple[tuple[dt.date, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GrantLine:
     line: int
     optionee: OptioneeDetails
     grant: GrantRecord
     terms_given: bool
-
-
-@dataclass(frozen=True)
-class ParsedGrants:
-    """The lines that are well formed and an error for every problem (with its line)."""
-
-    lines: list[GrantLine]
-    errors: list[RowError]
 
 
 def parse_installments(text: str) -> tuple[tuple[dt.date, int], ...]:
@@ -383,15 +406,25 @@ def parse_installments(text: str) -> tuple[tuple[dt.date, int], ...]:
     return tuple(sorted(installments))
 
 
-def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
-    """Read the administrator's grant spreadsheet (see ``docs/import-formats.md``).
+def read_grants(
+    source: bytes | BinaryIO, *, today: dt.date | None = None, errors: list[RowError]
+) -> Iterator[GrantLine]:
+    """The well-formed lines of the administrator's grant spreadsheet (see
+    ``docs/import-formats.md``), read as they are consumed; every problem of the file or
+    of a line is appended to ``errors`` with its line, and such a line is not yielded.
 
-    A grant dated after ``today`` (when given) is refused: a grant is onboarded once made.
+    What the file must say consistently is checked across it: a grant number once, and one
+    person's details the same on every line (for which the first line of each grant number
+    and person is kept, not the lines). A grant dated after ``today`` (when given) is
+    refused: a grant is onboarded once made.
     """
-    lines, errors = read_table(data, columns=GRANT_COLUMNS, one_of=[("schedule", *SHAPE_COLUMNS)])
-    parsed: list[GrantLine] = []
+    lines = read_lines(
+        source, columns=GRANT_COLUMNS, one_of=[("schedule", *SHAPE_COLUMNS)], errors=errors
+    )
+    # What the file must say consistently, kept as plain tuples: a grant number's first
+    # line; a person's first line and details.
     first_line_of_number: dict[str, int] = {}
-    first_optionee: dict[str, tuple[int, OptioneeDetails]] = {}
+    first_optionee: dict[str, tuple[int, tuple]] = {}
     for line in lines:
         row = _Row(line)
         optionee = OptioneeDetails(
@@ -424,8 +457,9 @@ def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
         elif number:
             first_line_of_number[number] = line.number
         if optionee_read:
-            first = first_optionee.setdefault(optionee.employee_id, (line.number, optionee))
-            if first[1] != optionee:
+            details = (optionee.legal_name, optionee.email, optionee.relationship, optionee.insider)
+            first = first_optionee.setdefault(optionee.employee_id, (line.number, details))
+            if first[1] != details:
                 row.problems.append(
                     f"employee {optionee.employee_id} is on line {first[0]} with other details; "
                     f"give the same legal_name, email, relationship and insider on every line "
@@ -434,26 +468,23 @@ def parse_grants(data: bytes, *, today: dt.date | None = None) -> ParsedGrants:
         if row.problems:
             errors.extend(row.errors())
             continue
-        parsed.append(
-            GrantLine(
-                line=line.number,
-                optionee=optionee,
-                grant=GrantRecord(
-                    number=number,
-                    employee_id=optionee.employee_id,
-                    plan=plan,
-                    terms=terms or DEFAULT_TERMS,
-                    option_type=option_type,
-                    grant_date=grant_date,
-                    shares=shares,
-                    exercise_price=price,
-                    term_end=term_end,
-                    installments=installments,
-                ),
-                terms_given=bool(terms),
-            )
+        yield GrantLine(
+            line=line.number,
+            optionee=optionee,
+            grant=GrantRecord(
+                number=number,
+                employee_id=optionee.employee_id,
+                plan=plan,
+                terms=terms or DEFAULT_TERMS,
+                option_type=option_type,
+                grant_date=grant_date,
+                shares=shares,
+                exercise_price=price,
+                term_end=term_end,
+                installments=installments,
+            ),
+            terms_given=bool(terms),
         )
-    return ParsedGrants(lines=parsed, errors=errors)
 
 
 def _schedule(
@@ -556,18 +587,22 @@ class ParsedTerminations:
     errors: list[RowError]
 
 
-def parse_terminations(data: bytes, *, today: dt.date | None = None) -> ParsedTerminations:
+def parse_terminations(
+    source: bytes | BinaryIO, *, today: dt.date | None = None
+) -> ParsedTerminations:
     """Read the HR feed of terminations (see ``docs/import-formats.md``).
 
     Each line names a person by employee id or e-mail (or both), the termination date (for
     a death, the date of death) and the reason: other, disability or death. A termination
     dated after ``today`` (when given) is refused: the feed reports service that has ended.
     """
-    lines, errors = read_table(
-        data,
+    errors: list[RowError] = []
+    lines = read_lines(
+        source,
         columns=TERMINATION_COLUMNS,
         one_of=[("employee_id", "email")],
         max_bytes=MAX_TERMINATION_BYTES,
+        errors=errors,
     )
     parsed: list[TerminationLine] = []
     first_line_of: dict[str, int] = {}

@@ -3,9 +3,10 @@
 The file has the header ``date,price`` on its first line, then one closing price per line:
 a date written YYYY-MM-DD and a price per share as a plain positive number with at most
 four decimal places (``7.40``, ``12.3125``). Blank lines are ignored. The file must be
-UTF-8 text (a byte-order mark is accepted) of at most ``MAX_BYTES``.
+strictly quoted UTF-8 text (a byte-order mark is accepted) of at most ``MAX_BYTES``
+(``grants.csvfiles``).
 
-``parse_closing_prices`` is pure (bytes in, rows and errors out) so the upload screen of
+``parse_closing_prices`` is pure (a file in, rows and errors out) so the upload screen of
 the back office and the nightly ``import_prices`` command share it. ``import_closing_prices``
 writes the rows of a file that passed every check.
 
@@ -16,17 +17,18 @@ book, and importing the same file twice changes nothing the second time.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import BinaryIO
 
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from grants import csvfiles
 from grants.calendars import trading_day_problem
+from grants.csvfiles import RowError
 from grants.models import ClosingPrice, Company
 
 MAX_BYTES = 1024 * 1024
@@ -43,17 +45,6 @@ class PriceRow:
     line: int
     date: dt.date
     price: Decimal
-
-
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong with one line of the file (line 0: the file as a whole)."""
-
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"Line {self.line}: {self.message}" if self.line else self.message
 
 
 @dataclass(frozen=True)
@@ -116,70 +107,55 @@ def _parse_price(text: str) -> tuple[Decimal | None, str | None]:
     return price, None
 
 
-def parse_closing_prices(data: bytes, *, today: dt.date | None = None) -> ParsedPrices:
+def parse_closing_prices(source: bytes | BinaryIO, *, today: dt.date | None = None) -> ParsedPrices:
     """Read a ``date,price`` CSV file and check every row (see the module docstring).
 
     Returns the rows and, for every line that is wrong, its number and what to fix. A
     price dated after ``today`` (when given) is refused. The caller imports nothing unless
     ``errors`` is empty.
     """
-    if len(data) > MAX_BYTES:
-        return _file_error(
-            f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_BYTES // 1024 // 1024} MB. Split it into smaller files."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        return _file_error(
-            f"Line {line} is not UTF-8 text (byte 0x{data[error.start]:02x}); save the "
-            f"file as “CSV UTF-8” and upload it again."
-        )
-    if not text.strip():
-        return _file_error("The file is empty; its first line must be the header date,price.")
-
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[PriceRow] = []
     errors: list[RowError] = []
+    records = csvfiles.records(source, max_bytes=MAX_BYTES, again="upload it again", errors=errors)
+    first = next(records, None)
+    if first is None:
+        return ParsedPrices(
+            rows=[],
+            errors=errors
+            or [RowError(0, "The file is empty; its first line must be the header date,price.")],
+        )
+    header_line, header = first
+    if tuple(cell.strip().lower() for cell in header) != HEADER:
+        found = ",".join(header)
+        return _file_error(
+            f"Line {header_line} must be the header date,price (found “{found}”); add or "
+            f"correct it."
+        )
+    rows: list[PriceRow] = []
     first_line_of: dict[dt.date, int] = {}
-    try:
-        header = next(reader)
-        if tuple(cell.strip().lower() for cell in header) != HEADER:
-            found = ",".join(header)
-            return _file_error(
-                f"Line 1 must be the header date,price (found “{found}”); add or correct it."
+    for line, cells in records:
+        cells = [cell.strip() for cell in cells]
+        if len(cells) != len(HEADER):
+            errors.append(
+                RowError(
+                    line,
+                    f"expected 2 values (date,price), found {len(cells)}; write prices "
+                    f"without a thousands separator.",
+                )
             )
-        for cells in reader:
-            line = reader.line_num
-            cells = [cell.strip() for cell in cells]
-            if not any(cells):
-                continue
-            if len(cells) != len(HEADER):
-                errors.append(
-                    RowError(
-                        line,
-                        f"expected 2 values (date,price), found {len(cells)}; write prices "
-                        f"without a thousands separator.",
-                    )
-                )
-                continue
-            day, date_error = _parse_date(cells[0], today)
-            price, price_error = _parse_price(cells[1])
-            problems = [p for p in (date_error, price_error) if p]
-            if day is not None and day in first_line_of:
-                problems.append(
-                    f"{day:%Y-%m-%d} is already on line {first_line_of[day]}; keep one price "
-                    f"per date."
-                )
-            if problems:
-                errors.append(RowError(line, " Also, ".join(problems)))
-            if day is not None:
-                first_line_of.setdefault(day, line)
-            if not problems:
-                rows.append(PriceRow(line, day, price))
-    except csv.Error as error:
-        errors.append(RowError(reader.line_num, f"the line cannot be read as CSV ({error})."))
+            continue
+        day, date_error = _parse_date(cells[0], today)
+        price, price_error = _parse_price(cells[1])
+        problems = [p for p in (date_error, price_error) if p]
+        if day is not None and day in first_line_of:
+            problems.append(
+                f"{day:%Y-%m-%d} is already on line {first_line_of[day]}; keep one price per date."
+            )
+        if problems:
+            errors.append(RowError(line, " Also, ".join(problems)))
+        if day is not None:
+            first_line_of.setdefault(day, line)
+        if not problems:
+            rows.append(PriceRow(line, day, price))
     if not rows and not errors:
         return _file_error("The file has the header but no prices.")
     return ParsedPrices(rows=rows if not errors else [], errors=errors)

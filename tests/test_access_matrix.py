@@ -84,6 +84,7 @@ PORTAL = {
     "login":                    (200,       200,     200,    200,     200),
     "healthz":                  (200,       200,     200,    200,     200),
     "logout":                   (405,       405,     405,    405,     405),
+    "signed_out":               (200,       "→ /",   "→ /",  "→ /",   "→ /"),
     "password_change":          (SIGN_IN,   200,     200,    200,     200),
     "password_change_done":     (SIGN_IN,   200,     200,    200,     200),
     "password_reset":           (200,       200,     200,    200,     200),

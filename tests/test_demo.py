@@ -57,3 +57,13 @@ def test_demo_shows_the_other_states():
     minimum = consultant.grants.get().terms.minimum_exercise
     assert all(i.shares < minimum for i in consultant.grants.get().installments.all())
     assert Optionee.objects.filter(user__isnull=True).count() == 0
+
+
+def test_load_demo_prints_the_address_of_the_port_given(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("load_demo", "--port", "8010", stdout=out)
+    assert "Sign in at http://127.0.0.1:8010/" in out.getvalue()

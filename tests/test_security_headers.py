@@ -58,3 +58,37 @@ def test_production_settings_pass_the_deployment_check_with_secure_cookies():
         check=True,
     )
     assert settings_dump.stdout.split() == ["True", "True", "True"]
+
+
+# --------------------------------------------------------------------------- no-store
+
+
+@pytest.mark.parametrize("persona", ["anonymous", "mgarcia", "stockadmin"])
+def test_every_page_tells_browsers_and_proxies_to_keep_no_copy(client, persona):
+    """Every page of the portal and the back office, whatever it answers (a page, a
+    redirect, a refusal, a CSV download), says ``Cache-Control: no-store``; /healthz and
+    the static files do not."""
+    from tests.test_access_matrix import demo_book, every_route
+
+    book = demo_book()
+    if persona != "anonymous":
+        client.force_login(book.users[persona])
+    kept = []
+    for route in every_route(book):
+        response = client.get(route.url)
+        cache_control = response.get("Cache-Control", "")
+        if route.key == "healthz":
+            assert "no-store" not in cache_control
+        elif "no-store" not in cache_control:
+            kept.append(f"{route.url} ({response.status_code}): {cache_control!r}")
+    assert kept == []
+    report = client.get(reverse("admin:report_outstanding_options"), {"format": "csv"})
+    assert persona != "stockadmin" or "no-store" in report["Cache-Control"]
+    assert client.get("/no-such-page/")["Cache-Control"].count("no-store") == 1
+
+
+def test_static_files_and_the_health_check_may_be_cached(client, db):
+    assert "no-store" not in client.get("/healthz").get("Cache-Control", "")
+    css = client.get("/static/css/portal.css")
+    assert css.status_code == 200
+    assert "no-store" not in css.get("Cache-Control", "")

@@ -9,9 +9,30 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from simple_history.admin import SimpleHistoryAdmin
+
+
+def object_or_404(queryset, object_id: str):
+    """The row of ``queryset`` whose key is ``object_id`` as the admin's URLs carry it, or a
+    404: also for a key that cannot be one (``abc``, ``1.5``, a digit of another script),
+    which the database would otherwise refuse with a server error. ``get_object_or_404``
+    hands the text to the query as it is."""
+    key = key_or_404(queryset.model, object_id)
+    try:
+        return queryset.get(pk=key)
+    except queryset.model.DoesNotExist:
+        raise Http404(f"No {queryset.model._meta.verbose_name} has the key {key}.") from None
+
+
+def key_or_404(model, object_id: str):
+    """``object_id``, from a URL, as ``model``'s primary key; a 404 if it cannot be one."""
+    try:
+        return model._meta.pk.to_python(unquote(object_id))
+    except ValidationError:
+        raise Http404(f"“{object_id}” is not the key of a {model._meta.verbose_name}.") from None
 
 
 class EstimatedCountPaginator(Paginator):
@@ -127,7 +148,13 @@ class HistoryAdmin(SimpleHistoryAdmin):
 
         return GuardedForm
 
+    def history_view(self, request, object_id, extra_context=None):
+        key_or_404(self.model, object_id)  # django-simple-history queries with the text
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        key_or_404(self.model, object_id)
+        key_or_404(self.model.history.model, version_id)
         if request.method == "POST":
             obj = self.get_object(request, unquote(object_id))
             if obj is None or not self.has_change_permission(request, obj):

@@ -18,11 +18,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from grants.admin.base import EventAdmin, form_error, per_share, render_admin_form, user_may
+from grants.admin.base import (
+    EventAdmin,
+    form_error,
+    object_or_404,
+    per_share,
+    render_admin_form,
+    user_may,
+)
 from grants.models import Company, Exercise, Grant, Notice, Successor
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -386,9 +393,7 @@ class ExerciseAdmin(EventAdmin):
     def verb_view(self, request, object_id, verb):
         if not self.has_record_permission(request):
             raise PermissionDenied
-        exercise = get_object_or_404(
-            Exercise.objects.select_related("grant__plan__company"), pk=object_id
-        )
+        exercise = object_or_404(Exercise.objects.select_related("grant__plan__company"), object_id)
         self._apply_with_date(request, [exercise], verb)
         return redirect("admin:grants_exercise_change", exercise.pk)
 
@@ -396,7 +401,7 @@ class ExerciseAdmin(EventAdmin):
         """The administrator confirms that an exercise dated after the last day stands."""
         if not self.has_record_permission(request):
             raise PermissionDenied
-        exercise = get_object_or_404(Exercise.objects.select_related("grant"), pk=object_id)
+        exercise = object_or_404(Exercise.objects.select_related("grant"), object_id)
         form = ReviewForm(request.POST)
         try:
             if not form.is_valid():

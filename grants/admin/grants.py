@@ -156,7 +156,9 @@ class GrantForm(forms.Form):
 
     SHAPE, CUSTOM = "shape", "custom"
 
-    number = forms.CharField(max_length=50, label="Grant number")
+    number = forms.CharField(
+        max_length=50, label="Grant number", validators=Grant._meta.get_field("number").validators
+    )
     optionee = forms.ModelChoiceField(Optionee.objects.none())  # set up in __init__
     plan = forms.ModelChoiceField(Plan.objects.select_related("company"))
     terms = forms.ModelChoiceField(

@@ -17,7 +17,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -30,6 +30,7 @@ from grants.admin.base import (
     HistoryAdmin,
     ReadOnlyInline,
     form_error,
+    object_or_404,
     per_share,
     render_admin_form,
     user_may,
@@ -333,7 +334,7 @@ class OptioneeAdmin(HistoryAdmin):
     def _optionee_or_404(self, request, object_id) -> Optionee:
         if not user_may(request, "change", Optionee):
             raise PermissionDenied
-        return get_object_or_404(Optionee.objects.select_related("company"), pk=object_id)
+        return object_or_404(Optionee.objects.select_related("company"), object_id)
 
     def change_role_view(self, request, object_id):
         optionee = self._optionee_or_404(request, object_id)
@@ -567,9 +568,7 @@ class TerminationAdmin(EventAdmin):
     def reverse_view(self, request, object_id):
         if not user_may(request, "change", Termination):
             raise PermissionDenied
-        termination = get_object_or_404(
-            Termination.objects.select_related("optionee"), pk=object_id
-        )
+        termination = object_or_404(Termination.objects.select_related("optionee"), object_id)
 
         def act(data):
             termination.reverse(data["why"])

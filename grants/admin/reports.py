@@ -8,7 +8,6 @@ stated on the page itself (``templates/admin/grants/report_outstanding.html``).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 
-from grants import rules
+from grants import rules, spreadsheet
 from grants.admin.grants import price_text
 from grants.models import Company, Grant, Plan
 
@@ -240,7 +239,7 @@ def outstanding_options_view(request, *, site):
         response["Content-Disposition"] = (
             f'attachment; filename="outstanding-options-{report.on:%Y-%m-%d}.csv"'
         )
-        writer = csv.writer(response)
+        writer = spreadsheet.writer(response)
         writer.writerow(CSV_HEADER)
         writer.writerows(csv_rows(report))
         return response

@@ -4,7 +4,6 @@ and a non-zero exit when anything failed."""
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 from collections import Counter
 
@@ -55,10 +54,6 @@ class OperationCommand(BaseCommand):
         self.failures: list[str] = []
         dry_run = options["dry_run"]
         command = self.__module__.rsplit(".", 1)[-1]
-        if self.pause_gc:
-            # Millions of live objects (rows, installments) made each cyclic collection walk
-            # them all: a fifth of an import's time. The command's objects die with it.
-            gc.disable()
         try:
             with audit_source(f"command {command}"):
                 if dry_run:
@@ -69,8 +64,6 @@ class OperationCommand(BaseCommand):
                     self.run(as_of, report)
         except DryRunRollback:
             pass
-        finally:
-            gc.enable()
         self.print_summary(as_of, report, dry_run)
         if self.failures:
             raise CommandError(f"{len(self.failures)} item(s) failed; see the messages above.")
@@ -107,7 +100,6 @@ class OperationCommand(BaseCommand):
             self.stdout.write(self.style.ERROR(f"  failed: {len(self.failures):,}"))
         logger.info("%s: %s", heading, dict(report))
 
-    pause_gc = False  # True for bulk commands (see handle)
     summary_title = "Summary"
     summary_lines: list[tuple[str, str]] = []
 

@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 
+from grants.csvfiles import RowError
 from grants.management.base import OperationCommand, logger
 from grants.models import Company
-from grants.prices import RowError
 
 
 class _RollBack(Exception):
@@ -23,7 +25,7 @@ class _RollBack(Exception):
 class FeedCommand(OperationCommand):
     """An import of one CSV file into one company's book.
 
-    Subclasses implement ``run(as_of, report)``: read ``self.data``, hand the lines to
+    Subclasses implement ``run(as_of, report)``: read the file (``opened``), hand the lines to
     ``apply_all_or_nothing`` (line by line) or ``apply_file_all_or_nothing`` (in one
     batch) and report what is wrong with ``reject``.
     """
@@ -67,13 +69,16 @@ class FeedCommand(OperationCommand):
             )
         return companies[0]
 
-    @cached_property
-    def data(self) -> bytes:
+    @contextmanager
+    def opened(self) -> Iterator[BinaryIO]:
+        """The file to import, open to be read as a stream (a large file is never held
+        whole in memory)."""
         try:
-            with open(self.path, "rb") as file:
-                return file.read()
+            file = open(self.path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as error:
             raise CommandError(f"Cannot read {self.path}: {error.strerror}.") from None
+        with file:
+            yield file
 
     def reject(self, errors: list[RowError]) -> None:
         """Report each problem with the file's name and its line (line 0: the whole file);

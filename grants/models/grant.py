@@ -20,6 +20,7 @@ from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
 from grants.models.notices import Acknowledgement, Notice
 from grants.models.people import Optionee
 from grants.models.plans import GrantTerms, Plan
+from grants.validators import validate_identifier
 
 
 class GrantQuerySet(models.QuerySet):
@@ -127,7 +128,7 @@ class Grant(ExerciseVerbs, models.Model):
     # exercised is back in the plan's reserve.
     ENDED = (Status.EXPIRED, Status.CANCELLED)
 
-    number = models.CharField(max_length=50, unique=True)
+    number = models.CharField(max_length=50, unique=True, validators=[validate_identifier])
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
     optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="grants")
     terms = models.ForeignKey(GrantTerms, on_delete=models.PROTECT, related_name="grants")

@@ -20,6 +20,7 @@ from grants.audit import AuditSource
 from grants.models.company import Company
 from grants.models.dates import require_date
 from grants.models.notices import Notice
+from grants.validators import validate_identifier
 
 if TYPE_CHECKING:
     from grants.models.grant import Grant
@@ -55,7 +56,7 @@ class Optionee(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="optionees")
     legal_name = models.CharField(max_length=200)
     email = models.EmailField(blank=True)
-    employee_id = models.CharField(max_length=50, blank=True)
+    employee_id = models.CharField(max_length=50, blank=True, validators=[validate_identifier])
     relationship = models.CharField(
         max_length=20, choices=Relationship.choices, default=Relationship.EMPLOYEE
     )

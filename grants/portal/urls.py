@@ -12,6 +12,7 @@ auth = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signed-out/", views.signed_out, name="signed_out"),
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -217,6 +217,13 @@ def change_address(request):
     )
 
 
+def signed_out(request):
+    """Where signing out leads: a page that says so. Someone signed in goes to their options."""
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "portal/registration/signed_out.html")
+
+
 def pending_acknowledgements(user) -> list[Grant]:
     """The signed-in optionee's grants whose current documents are not yet acknowledged."""
     if not user.is_authenticated:

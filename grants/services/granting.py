@@ -17,6 +17,17 @@ from grants.db import in_lists
 from grants.models import ClosingPrice, Grant, GrantFacts, GrantTerms, Installment, Optionee, Plan
 from grants.models.dates import require_date
 from grants.models.facts import people_facts
+from grants.validators import validate_identifier
+
+
+def validate_grant_number(number: str) -> None:
+    """The grant number keeps to the safe characters of an identifier."""
+    try:
+        validate_identifier(number)
+    except ValidationError as error:
+        raise ValidationError(
+            f"The grant number is refused. {' '.join(error.messages)}", code="bad_number"
+        ) from None
 
 
 def check_schedule(
@@ -58,6 +69,7 @@ def create_many(
     checked = []
     for index, spec in enumerate(specs):
         try:
+            validate_grant_number(spec["number"])
             grant_date = require_date(spec["grant_date"], "The grant date")
             term_end = require_date(spec["term_end"], "The end of the term")
             shares = rules.whole_shares(spec["shares"])

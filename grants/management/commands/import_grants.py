@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 
+from grants.csvfiles import RowError
 from grants.db import in_lists
 from grants.imports import (
     GrantLine,
@@ -14,12 +18,13 @@ from grants.imports import (
     OptioneeDetails,
     grant_differences,
     optionee_differences,
-    parse_grants,
+    read_grants,
 )
 from grants.management.feeds import FeedCommand
 from grants.models import Grant, GrantTerms, Installment, Optionee
-from grants.prices import RowError
 from grants.services import granting
+
+CHUNK = 5_000  # lines checked and made together: what memory holds of the file
 
 
 class Command(FeedCommand):
@@ -36,7 +41,6 @@ class Command(FeedCommand):
         "A grant dated after --as-of is refused."
     )
     file_help = "The grant spreadsheet as a CSV file (see docs/import-formats.md)."
-    pause_gc = True  # a 100,000-line file: see OperationCommand.handle
     summary_title = "Grant import"
     summary_lines = [
         ("imported", "grants imported"),
@@ -45,62 +49,86 @@ class Command(FeedCommand):
     ]
 
     def run(self, as_of: dt.date, report: Counter) -> None:
-        parsed = parse_grants(self.data, today=as_of)
-        errors = list(parsed.errors)
         self.plans = {plan.name: plan for plan in self.company.plans.all()}
         self.terms = {terms.name: terms for terms in GrantTerms.objects.all()}
         self.counts: Counter = Counter()
-        self.notes: list[str] = []
-        if self.apply_file_all_or_nothing(lambda: self.import_lines(parsed.lines, errors), errors):
-            for note in self.notes:
-                self.say(note)
-            report.update(self.counts)
-        else:
-            self.reject(errors)
+        errors: list[RowError] = []
+        # A line per grant, said once the file is in: kept on disk beyond the first MB.
+        with (
+            self.opened() as file,
+            tempfile.SpooledTemporaryFile(
+                max_size=1024 * 1024, mode="w+", encoding="utf-8"
+            ) as self.notes,
+        ):
+            lines = read_grants(file, today=as_of, errors=errors)
+            if self.apply_file_all_or_nothing(lambda: self.import_lines(lines, errors), errors):
+                self.notes.seek(0)
+                for note in self.notes:
+                    self.say(note.rstrip("\n"))
+                report.update(self.counts)
+            else:
+                self.reject(errors)
 
-    def import_lines(self, lines: list[GrantLine], errors: list[RowError]) -> None:
-        """Check every line against the book, then make the new grants in one batch
-        (``granting.create_many``), which writes nothing unless every line passes. Lines that
-        failed here or when the file was read (``errors``) are left out of the batch, and
-        then the batch is only checked: every bad line is reported, nothing is written."""
+    def import_lines(self, lines: Iterator[GrantLine], errors: list[RowError]) -> None:
+        """Check the file's lines against the book and make the new grants, ``CHUNK`` lines
+        at a time as the file is read, inside the transaction of the whole file, so that
+        memory holds one chunk and not the file (docs/performance.md). Each chunk goes
+        through ``granting.create_many``, which writes nothing of it unless every one of
+        its lines passes; the book then holds the earlier chunks' grants, so the plan's
+        reserve and the grant numbers are counted across the file as one batch counts
+        them. Every bad line is added to ``errors``, and then the file's transaction is
+        undone (``apply_file_all_or_nothing``): nothing is kept."""
+        done = 0
+        while chunk := list(itertools.islice(lines, CHUNK)):
+            self.import_chunk(chunk, errors)
+            done += len(chunk)
+            if len(chunk) == CHUNK:  # a long file: say how far it has got
+                self.say(f"  … {done:,} lines checked")
+
+    def import_chunk(self, lines: list[GrantLine], errors: list[RowError]) -> None:
+        """Check lines against the book and make their grants in one batch
+        (``granting.create_many``). Lines that failed here, or when the file was read,
+        are left out of the batch; a batch in which a line failed is refused whole, and
+        then its lines that passed are made alone, for the next chunks to count them."""
         self.in_book = self.grants_in_book([line.grant.number for line in lines])
         self.optionees = self.optionees_in_book([line.optionee.employee_id for line in lines])
         self.new_optionees: dict[str, Optionee] = {}
         # By line number ("at"): "already", or (spec, whether it brings a new optionee).
         outcomes: dict[int, str | tuple[dict, bool]] = {}
-        for done, line in enumerate(lines, start=1):
+        for line in lines:
             try:
                 outcomes[line.line] = self.check_line(line)
             except ValidationError as error:
                 errors.append(RowError(line.line, " ".join(error.messages)))
-            self.progress(done, len(lines))
         grant_numbers = {line.line: line.grant.number for line in lines}
         batch = [(at, *outcome) for at, outcome in outcomes.items() if outcome != "already"]
-        results = granting.create_many([spec for _, spec, _ in batch], save=not errors)
+        results = granting.create_many([spec for _, spec, _ in batch])
         made = {}
         for (at, spec, created), result in zip(batch, results, strict=True):
             if isinstance(result, ValidationError):
                 errors.append(RowError(at, " ".join(result.messages)))
             else:
                 made[at] = (result, spec, created)
+        if len(made) < len(batch):
+            granting.create_many([made[at][1] for at in made])
         if errors:
             return
         verb = "would be imported" if self.options["dry_run"] else "imported"
         for at, outcome in outcomes.items():
             if outcome == "already":
                 self.counts["already"] += 1
-                self.notes.append(
-                    f"Line {at}: grant {grant_numbers[at]} already imported; skipped."
+                self.notes.write(
+                    f"Line {at}: grant {grant_numbers[at]} already imported; skipped.\n"
                 )
                 continue
             grant, spec, created = made[at]
             self.counts["imported"] += 1
             self.counts["optionees"] += created
-            self.notes.append(
+            self.notes.write(
                 f"Line {at}: grant {grant.number} {verb}: {grant.shares:,} shares to "
                 f"{grant.optionee.legal_name}{' (new optionee)' if created else ''}, "
                 f"{len(spec['installments'])} installment(s), expires "
-                f"{grant.expires_on:%Y-%m-%d}."
+                f"{grant.expires_on:%Y-%m-%d}.\n"
             )
 
     def check_line(self, line: GrantLine) -> str | tuple[dict, bool]:

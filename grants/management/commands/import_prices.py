@@ -28,7 +28,8 @@ class Command(FeedCommand):
     ]
 
     def run(self, as_of: dt.date, report: Counter) -> None:
-        parsed = parse_closing_prices(self.data, today=as_of)
+        with self.opened() as file:
+            parsed = parse_closing_prices(file, today=as_of)
         if not parsed.ok:
             self.reject(parsed.errors)
             return

@@ -39,7 +39,8 @@ class Command(FeedCommand):
 
     def run(self, as_of: dt.date, report: Counter) -> None:
         self.as_of = as_of
-        parsed = parse_terminations(self.data, today=as_of)
+        with self.opened() as file:
+            parsed = parse_terminations(file, today=as_of)
         errors = list(parsed.errors)
         self.counts: Counter = Counter()
         self.notes: list[str] = []

@@ -13,11 +13,20 @@ class Command(BaseCommand):
         "adds only what is missing and never runs the nightly job."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=8000,
+            help="The port the development server will listen on, for the address printed "
+            "(make run PORT=8010 passes it).",
+        )
+
     def handle(self, *args, **options):
         logins = load_demo()
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(
-            "\nSign in at http://127.0.0.1:8000/\n"
+            f"\nSign in at http://127.0.0.1:{options['port']}/\n"
             f"  Stock administrator (back office at /admin/): {logins['admin']} / "
             f"{logins['admin_password']}\n"
             f"  Auditor (back office, read only): {logins['auditor']} / "
