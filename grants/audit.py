@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 from django.db import models
 
+from equity.signin import client_address
+
 _source: contextvars.ContextVar[str] = contextvars.ContextVar("audit_source", default="code")
 
 
@@ -50,6 +52,6 @@ class AuditSourceMiddleware:
 
     def __call__(self, request):
         area = "admin" if request.path.startswith("/admin/") else "portal"
-        address = request.META.get("REMOTE_ADDR", "")
+        address = client_address(request)  # behind a trusted proxy, the person's own
         with audit_source(f"{area} {address}".strip()):
             return self.get_response(request)

@@ -26,10 +26,12 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models import F
 
 from grants import rules
 from grants.models import (
     Exercise,
+    ExerciseHold,
     Grant,
     GrantTerms,
     Installment,
@@ -66,7 +68,7 @@ class GrantFigures:
 
 def grant_figures(grant: Grant, on: dt.date) -> GrantFigures:
     facts = grant.facts()
-    forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+    forfeited = facts.forfeited
     expired = (
         rules.unexercised_shares(shares=grant.shares, exercised=facts.made, forfeited=forfeited)
         if grant.status in Grant.ENDED
@@ -74,7 +76,7 @@ def grant_figures(grant: Grant, on: dt.date) -> GrantFigures:
     )
     return GrantFigures(
         shares=grant.shares,
-        vested=rules.vested_shares(facts.installments, on, facts.service_end),
+        vested=facts.vested(on),
         exercised=facts.exercised,
         forfeited=forfeited,
         expired=expired,
@@ -128,6 +130,8 @@ class LedgerRow(NamedTuple):
                 ).values_list("exercise_date", flat=True),
                 default=None,
             ),
+            # As the ledger query sums them: installments after the termination (``check_row``
+            # then reads the form, which may accelerate them).
             forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
             termination=facts.termination,
         )
@@ -268,6 +272,8 @@ def check_row(row: LedgerRow, context: _Rules) -> Iterator[Mismatch]:
     """Every difference between a grant's stored figures and those recomputed from its
     rows."""
     what = f"grant {row.number}"
+    if context.terms[row.terms_id].accelerates(row.termination):
+        row = row._replace(forfeited=0)  # every unvested share vested at termination
     if row.scheduled != row.shares:
         yield Mismatch(what, f"installments add up to {row.scheduled:,}, not {row.shares:,}")
     ever_vest = row.shares - row.forfeited
@@ -364,6 +370,47 @@ def check_exercises() -> Iterator[Mismatch]:
             yield Mismatch(what, "shares issued without a recorded payment")
 
 
+def check_endings() -> Iterator[Mismatch]:
+    """Forfeitures and holds (DOMAIN.md, events outside termination): no exercise made on or
+    after the day its grant was forfeited, and no exercise made on a day its optionee's
+    exercises were held, unless an administrator reviewed it and confirmed that it stands.
+    (A request pending on a forfeited grant is not listed: the forfeiture lapsed those it
+    found, and a notice received before the forfeiture but recorded after it still counts.)"""
+    after_forfeiture = (
+        Exercise.objects.filter(
+            grant__status=Grant.Status.FORFEITED,
+            status__in=Exercise.MADE,
+            exercise_date__gte=F("grant__forfeited_on"),
+            reviewed_on__isnull=True,
+        )
+        .order_by("grant__number", "pk")
+        .values_list("pk", "grant__number", "exercise_date", "grant__forfeited_on")
+    )
+    for pk, number, on, forfeited_on in after_forfeiture:
+        yield Mismatch(
+            f"exercise {pk} of grant {number}",
+            f"made on {on:%Y-%m-%d}, on or after the forfeiture of {forfeited_on:%Y-%m-%d}: "
+            f"review it, then cancel it or confirm that it stands",
+        )
+    for hold in ExerciseHold.objects.select_related("optionee").order_by("start", "pk"):
+        held = Exercise.objects.filter(
+            grant__optionee_id=hold.optionee_id,
+            status__in=Exercise.MADE,
+            exercise_date__gte=hold.start,
+            reviewed_on__isnull=True,
+        )
+        if hold.end is not None:
+            held = held.filter(exercise_date__lte=hold.end)
+        for pk, number, on in held.order_by("pk").values_list(
+            "pk", "grant__number", "exercise_date"
+        ):
+            yield Mismatch(
+                f"exercise {pk} of grant {number}",
+                f"made on {on:%Y-%m-%d}, while {hold.optionee}'s exercises were held "
+                f"({hold.reason}): review it, then cancel it or confirm that it stands",
+            )
+
+
 def check_plan(plan: Plan) -> Iterator[Mismatch]:
     """The plan's reserve is not overdrawn (paragraph 10); ``plan`` from
     ``Plan.with_reserve()``."""
@@ -391,5 +438,6 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
     yield checked
     yield from late_exercises(late)
     yield from check_exercises()
+    yield from check_endings()
     for plan in Plan.with_reserve():
         yield from check_plan(plan)

@@ -44,7 +44,8 @@ MAX_TERMINATION_BYTES = 5 * 1024 * 1024
 
 RELATIONSHIPS = tuple(Optionee.Relationship.values)
 OPTION_TYPES = tuple(Grant.Type.values)
-DEFAULT_TERMS = "Standard"
+# A line without an agreement form: the seed agreement's (the project's own form file).
+DEFAULT_TERMS = "Valence 2005 non-qualified stock option"
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -82,6 +83,7 @@ GRANT_COLUMNS = {
     "cliff_months": False,
     "vesting_months": False,
     "every_months": False,
+    "vesting_start": False,
     "schedule": False,
 }
 SHAPE_COLUMNS = ("immediate_shares", "cliff_months", "vesting_months", "every_months")
@@ -318,6 +320,14 @@ def _choice(choices: Sequence[str], *, upper: bool = False) -> Callable[[str], s
     return parse
 
 
+def parse_reason(text: str) -> str:
+    """A termination reason: OCF's names, in any case, or the short names."""
+    value = text.strip()
+    return rules.termination_reason(
+        value.lower() if value.lower() in rules.SHORT_REASONS else value.upper()
+    )
+
+
 def parse_flag(text: str) -> bool:
     if text.lower() in _YES:
         return True
@@ -500,6 +510,12 @@ def _schedule(
         )
         return ()
     if explicit:
+        if row.text("vesting_start"):
+            row.problems.append(
+                "vesting_start goes with a shape (vesting_months, every_months); the "
+                "schedule column already dates each installment."
+            )
+            return ()
         return row.value("schedule", parse_installments) or ()
     if not any(shape.values()):
         row.problems.append(
@@ -514,8 +530,13 @@ def _schedule(
     }
     if grant_date is None or shares is None or len(row.problems) > known_problems:
         return ()
+    vesting_start = row.value("vesting_start", parse_date)
+    if len(row.problems) > known_problems:
+        return ()
     try:
-        built = build_schedule(grant_date=grant_date, total_shares=shares, **numbers)
+        built = build_schedule(
+            grant_date=grant_date, total_shares=shares, vesting_start=vesting_start, **numbers
+        )
     except ValidationError as error:
         row.problems.append(f"schedule: {' '.join(error.messages)}")
         return ()
@@ -593,7 +614,8 @@ def parse_terminations(
     """Read the HR feed of terminations (see ``docs/import-formats.md``).
 
     Each line names a person by employee id or e-mail (or both), the termination date (for
-    a death, the date of death) and the reason: other, disability or death. A termination
+    a death, the date of death) and the reason: one of the Open Cap Format's seven
+    (``VOLUNTARY_RETIREMENT``, ...) or the short names other, disability, death. A termination
     dated after ``today`` (when given) is refused: the feed reports service that has ended.
     """
     errors: list[RowError] = []
@@ -615,7 +637,7 @@ def parse_terminations(
         on = row.value(
             "date", _not_after(today, "report a termination once it has happened."), required=True
         )
-        reason = row.value("reason", _choice(rules.TERMINATION_REASONS), required=True)
+        reason = row.value("reason", parse_reason, required=True)
         note = row.text("note")
         keys = [
             key

@@ -22,16 +22,23 @@ def build_schedule(
     cliff_months: int = 0,
     vesting_months: int,
     every_months: int,
+    vesting_start: dt.date | None = None,
 ) -> list[tuple[dt.date, int]]:
     """An optional tranche on the grant date, then the rest over ``vesting_months``.
 
-    The rest vests evenly by time: after a cliff of ``cliff_months`` (the cliff installment
-    carries the cliff's share), then every ``every_months`` months until ``vesting_months``
-    after the grant date. Shares are whole, so each installment is the whole shares earned
-    to its date less those already scheduled, and the last takes the remainder. The seed
-    grant is ``immediate_shares=100_000, cliff_months=12, vesting_months=48,
-    every_months=3`` of 1,000,000.
+    The rest vests evenly by time from ``vesting_start`` (the grant date unless given):
+    after a cliff of ``cliff_months`` (the cliff installment carries the cliff's share),
+    then every ``every_months`` months until ``vesting_months`` after the start. Shares are
+    whole, so each installment is the whole shares earned to its date less those already
+    scheduled, and the last takes the remainder. The seed grant is
+    ``immediate_shares=100_000, cliff_months=12, vesting_months=48, every_months=3`` of
+    1,000,000.
+
+    A vesting start before the grant date (service credited from the hire date) earns the
+    installments dated before the grant too, but nothing vests before the grant (seed
+    paragraph 1a): they are one installment on the grant date.
     """
+    start = vesting_start or grant_date
     if total_shares <= 0:
         raise ValidationError("A grant must be for at least one share.", code="no_shares")
     if not 0 <= immediate_shares <= total_shares:
@@ -58,11 +65,11 @@ def build_schedule(
         )
     if rest:
         try:
-            add_months(grant_date, vesting_months)
+            add_months(start, vesting_months)
         except (ValueError, OverflowError):  # past 9999-12-31: a mistyped number of months
             raise ValidationError(
-                f"A vesting period of {vesting_months:,} months from {grant_date:%Y-%m-%d} "
-                f"ends past the end of the calendar; check the grant date and the months.",
+                f"A vesting period of {vesting_months:,} months from {start:%Y-%m-%d} "
+                f"ends past the end of the calendar; check the dates and the months.",
                 code="bad_period",
             ) from None
     schedule: list[tuple[dt.date, int]] = []
@@ -78,6 +85,9 @@ def build_schedule(
     for offset in offsets:
         earned = rest * offset // vesting_months
         if earned > scheduled:
-            schedule.append((add_months(grant_date, offset), earned - scheduled))
+            schedule.append((max(grant_date, add_months(start, offset)), earned - scheduled))
             scheduled = earned
-    return schedule
+    merged: dict[dt.date, int] = {}
+    for day, shares in schedule:
+        merged[day] = merged.get(day, 0) + shares
+    return list(merged.items())

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
+from grants.agreement_forms import seed_form
 from grants.models import Company, Grant, GrantTerms, NoticeAddress, Optionee, Plan
 
 SEED_GRANT_NUMBER = "VLNC-2005-0001"
@@ -50,8 +51,8 @@ def seed_plan(company: Company) -> Plan:
 
 
 def standard_terms() -> GrantTerms:
-    terms, _ = GrantTerms.objects.get_or_create(name="Standard")
-    return terms
+    """The seed agreement's form, from the project's form file."""
+    return seed_form()
 
 
 def seed_grant() -> Grant:

@@ -21,11 +21,11 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from grants import rules
+from grants.agreement_forms import seed_form
 from grants.models import (
     Company,
     Exercise,
     Grant,
-    GrantTerms,
     Installment,
     Optionee,
     Plan,
@@ -107,7 +107,7 @@ def generate_book(
         plan = Plan.objects.create(
             company=company, name="Synthetic Plan", share_reserve=grants * 200_000
         )
-        terms, _ = GrantTerms.objects.get_or_create(name="Standard")
+        terms = seed_form()
         rule_terms = terms.as_rules()
         offsets = company.warning_offsets()
         suspension = rules.Period(
@@ -218,6 +218,7 @@ def generate_book(
                                 day,
                                 day,
                                 "",
+                                0,
                                 dt.datetime.now(dt.UTC),
                             )
                         )
@@ -263,6 +264,7 @@ def generate_book(
                         returned,
                         next_action,
                         "",
+                        "",
                         "1",
                         dt.datetime.now(dt.UTC),
                     )
@@ -287,6 +289,7 @@ def generate_book(
                     "returned_shares",
                     "next_action_on",
                     "cancellation_reason",
+                    "forfeiture_reason",
                     "documents_version",
                     "created_at",
                 ],
@@ -306,6 +309,7 @@ def generate_book(
                     "payment_received_on",
                     "shares_issued_on",
                     "review_note",
+                    "shares_withheld",
                     "created_at",
                 ],
                 exercise_rows,

@@ -1,6 +1,6 @@
 """Grant-date fair value of an option: the Black-Scholes-Merton formula and the expected term.
 
-Pure, like ``grants/rules.py``: Decimals, ints and dates in, Decimals out, no ORM and no
+Pure, like ``grants/rules/``: Decimals, ints and dates in, Decimals out, no ORM and no
 clock. Numbers are ``Decimal`` (or an int or str that ``Decimal`` takes); a float is refused
 with ``TypeError``, since it has already lost digits. A value that the formula cannot take
 raises ``django.core.exceptions.ValidationError`` with a message a person can act on and a

@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
+from grants import rules
 from grants.models import (
     Company,
     Exercise,
@@ -59,10 +60,29 @@ class PlanFactory(DjangoModelFactory):
 
 
 class GrantTermsFactory(DjangoModelFactory):
+    """An agreement form: the seed's terms unless ``terms`` (a ``rules.Terms``) says
+    otherwise, e.g. ``rules.Terms().with_window("INVOLUNTARY_OTHER", period=12)``."""
+
     class Meta:
         model = GrantTerms
 
+    class Params:
+        terms = factory.LazyFunction(rules.Terms)
+
     name = factory.Sequence(lambda n: f"Terms {n}")
+    minimum_exercise = factory.LazyAttribute(lambda o: o.terms.minimum_exercise)
+    small_installment_exception = factory.LazyAttribute(
+        lambda o: o.terms.small_installment_exception
+    )
+    final_exercise_exception = factory.LazyAttribute(lambda o: o.terms.final_exercise_exception)
+    windows = factory.LazyAttribute(lambda o: GrantTerms.fields_of(o.terms)["windows"])
+    section16_days_after_liability = factory.LazyAttribute(
+        lambda o: o.terms.section16_days_after_liability
+    )
+    section16_cap_months = factory.LazyAttribute(lambda o: o.terms.section16_cap_months)
+    section16_cap_days = factory.LazyAttribute(lambda o: o.terms.section16_cap_days)
+    payment_methods = factory.LazyAttribute(lambda o: list(o.terms.payment_methods))
+    mail_notice_days = factory.LazyAttribute(lambda o: o.terms.mail_notice_days)
 
 
 class OptioneeFactory(DjangoModelFactory):

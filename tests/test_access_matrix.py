@@ -148,7 +148,9 @@ MODELS = {
     "grants.termination": BOOK_KEPT,  # "Add" opens the screen that previews and records
     "grants.notice": BOOK,  # a general letter; notices the verbs wrote are kept
     "grants.acknowledgement": PORTAL_RECORDS,
-    "grants.closingprice": BOOK,
+    # The first price is the one the demo grant was priced at: its delete screen refuses
+    # and leads to its change page, which says so.
+    "grants.closingprice": {**BOOK, "delete": (*NOT_STAFF, 403, CHANGE_PAGE)},
     "grants.registrationsuspension": BOOK_KEPT,
     "grants.section16window": BOOK_KEPT,
     "auth.user": ACCOUNTS,
@@ -166,6 +168,9 @@ CUSTOM = {
     "admin:grants_exercise_cancel":             POST_ONLY,
     "admin:grants_exercise_review":             POST_ONLY,
     "admin:grants_grant_cancel":                POST_ONLY,
+    "admin:grants_grant_forfeit":               AUDITOR_REFUSED,
+    "admin:grants_optionee_hold":               AUDITOR_REFUSED,
+    "admin:grants_optionee_lift_hold":          AUDITOR_REFUSED,
     "admin:grants_optionee_invite":             POST_ONLY,
     "admin:grants_optionee_change_role":        AUDITOR_REFUSED,
     "admin:grants_optionee_record_death":       AUDITOR_REFUSED,
@@ -351,6 +356,7 @@ def outcome(response, url: str):
         f"{reverse('admin:login')}?next={url}": ADMIN_SIGN_IN,
         reverse("admin:index"): ADMIN_INDEX,
         f"{url}change/": CHANGE_PAGE,
+        f"{url.removesuffix('delete/')}change/": CHANGE_PAGE,
     }
     return words.get(location, f"→ {location}")
 

@@ -19,6 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from grants import rules
 from grants.models import Grant, GrantTerms, Installment
 from grants.seed import seed_installments
 from tests.conftest import d
@@ -132,7 +133,7 @@ def test_the_seed_shape_reproduces_the_seed_schedule(admin_client, grant, newcom
     assert (created.term_end, created.expires_on, created.expiration_clause) == (
         d("2015-07-13"),
         d("2015-07-13"),
-        "5a",
+        "term",
     )
     assert created.history.count() == 1
     assert LogEntry.objects.filter(object_id=str(created.pk)).exists()
@@ -560,8 +561,7 @@ def test_the_grant_page_shows_schedule_position_expiration_exercises_and_history
     assert "Installment schedule" in page
     assert "forfeited" in page
     assert "2007-06-01" in page  # three months after the end of service
-    assert "(paragraph 5b)" in page
-    assert "3 months after the end of service on 2007-03-01." in page
+    assert "3 months after termination on 2007-03-01 (involuntary termination window)." in page
     assert reverse("admin:grants_exercise_change", args=[exercise.pk]) in page
     history_url = reverse("admin:grants_grant_history", args=[grant.pk])
     assert history_url in page
@@ -644,32 +644,47 @@ def test_terms_in_use_are_read_only_and_new_terms_can_be_added(admin_client, gra
     standard = grant.terms
     url = reverse("admin:grants_grantterms_change", args=[standard.pk])
     assert admin_client.get(url).status_code == 200
-    assert admin_client.post(url, {"name": "Standard", "minimum_exercise": "1"}).status_code == 403
+    assert admin_client.post(url, {"name": "Renamed", "minimum_exercise": "1"}).status_code == 403
     standard.refresh_from_db()
     assert standard.minimum_exercise == 1000
 
     unused = GrantTermsFactory(name="Consultants")
-    response = admin_client.post(
-        reverse("admin:grants_grantterms_change", args=[unused.pk]),
-        {
-            "name": "Consultants",
-            "minimum_exercise": "500",
-            "months_after_termination": "3",
-            "months_after_disability": "12",
-            "months_after_death": "18",
-            "registration_tolling": "on",
-            "section16_extension": "on",
-            "section16_days_after_liability": "10",
-            "section16_cap_months": "6",
-            "section16_cap_days": "10",
-            "mail_notice_days": "5",
-        },
+    data = {
+        "name": "Consultants",
+        "minimum_exercise": "500",
+        "small_installment_exception": "on",
+        "final_exercise_exception": "on",
+        "section16_days_after_liability": "10",
+        "section16_cap_months": "6",
+        "section16_cap_days": "10",
+        "payment_methods": ["cash", "check"],
+        "mail_notice_days": "5",
+        "agreement_text": "",
+    }
+    for reason in rules.TERMINATION_REASONS:
+        data |= {
+            f"window_{reason}_period": "60",
+            f"window_{reason}_period_type": "DAYS",
+            f"window_{reason}_vesting": "STOP",
+        }
+    data["window_INVOLUNTARY_DEATH_vesting"] = "ACCELERATE_ALL"
+    url = reverse("admin:grants_grantterms_change", args=[unused.pk])
+    missing = {k: v for k, v in data.items() if k != "window_VOLUNTARY_RETIREMENT_period"}
+    refused = admin_client.post(url, missing)
+    assert refused.status_code == 200
+    assert "State the window after retirement: every form states all seven." in (
+        refused.content.decode()
     )
+    response = admin_client.post(url, data)
     assert response.status_code == 302
-    assert GrantTerms.objects.get(pk=unused.pk).minimum_exercise == 500
+    saved = GrantTerms.objects.get(pk=unused.pk).as_rules()
+    assert saved.minimum_exercise == 500
+    assert saved.window("death").vesting == rules.ACCELERATE_ALL
+    assert saved.window(rules.VOLUNTARY_RETIREMENT).end(d("2010-01-31")) == d("2010-04-01")
+    assert saved.payment_methods == ("cash", "check")
     listing = admin_client.get(reverse("admin:grants_grantterms_changelist"))
     counts = {terms.name: terms.grant_count for terms in listing.context["cl"].result_list}
-    assert counts == {"Standard": 1, "Consultants": 0}
+    assert counts == {standard.name: 1, "Consultants": 0}
 
 
 def test_the_optionee_is_found_by_name_as_the_administrator_types(admin_client, newcomer):

@@ -419,7 +419,7 @@ def grant_form(grant, optionee, changes=()) -> dict:
     }
 
 
-CALENDAR_END = "ends past the end of the calendar; check the grant date and the months."
+CALENDAR_END = "ends past the end of the calendar; check the dates and the months."
 
 
 @pytest.mark.parametrize(
@@ -928,7 +928,7 @@ def test_import_grants_refuses_html_and_sql_in_an_identifier(grant, tmp_path):
     [
         ("V-0001,,2025-02-30,other,", "date: “2025-02-30” is not a date"),
         ("V-0001,,9999-12-31,other,", "9999-12-31 is after 2007-05-01, the day of this import"),
-        ("V-0001,,2007-04-30,fired,", "reason: “fired” is not one of other, disability, death."),
+        ("V-0001,,2007-04-30,fired,", "reason: “FIRED” is not a termination reason; use one of"),
         (f"V-0001,{SCRIPT},2007-04-30,other,", "email: Enter a valid email address."),
         (f"{BOBBY},,2007-04-30,other,", "employee_id: It holds “'”: use only letters A–Z"),
         ("V-0099,,2007-04-30,other,", "there is no optionee with employee id V-0099"),

@@ -45,7 +45,7 @@ def test_the_seed_grant_is_what_the_agreement_says(grant):
     assert grant.installments.count() == 14
     assert sum(grant.installments.values_list("shares", flat=True)) == 1_000_000
     assert grant.expires_on == d("2015-07-13")
-    assert grant.expiration_clause == "5a"
+    assert grant.expiration_clause == "term"
     assert grant.expiration_date() == d("2015-07-13")
 
 

@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
+from grants import rules
 from grants.models import ClosingPrice, Grant, Installment, Optionee, Plan, Termination
 from grants.schedules import build_schedule
 from grants.services import granting
@@ -95,7 +96,7 @@ def test_the_sample_file_imports_and_a_second_run_changes_nothing(grant):
     assert chen.optionee.legal_name == "Linda Chen"
     assert chen.optionee.relationship == "officer"
     assert chen.optionee.is_section16_insider
-    assert chen.terms.name == "Standard"
+    assert chen.terms.name == "Valence 2005 non-qualified stock option"
     assert schedule_of("VLNC-2007-0101") == build_schedule(
         grant_date=d("2007-03-01"),
         total_shares=200_000,
@@ -168,7 +169,9 @@ def test_a_change_of_role_since_the_import_does_not_stop_a_second_import(grant, 
 
 
 def test_named_terms_are_used(grant, tmp_path):
-    terms = GrantTermsFactory(name="Directors 2007", months_after_termination=12)
+    terms = GrantTermsFactory(
+        name="Directors 2007", terms=rules.Terms().with_window("other", period=12)
+    )
     run(csv_file(tmp_path, line(terms="Directors 2007")))
     assert Grant.objects.get(number="G-0001").terms == terms
 
@@ -267,7 +270,7 @@ def test_one_person_with_other_details_on_another_line_is_refused(grant, tmp_pat
 
 def test_unknown_terms_are_refused(grant, tmp_path):
     _, err = refused(csv_file(tmp_path, line(terms="Executive")))
-    assert "line 2: terms: there are no grant terms named “Executive”" in err
+    assert "line 2: terms: there is no agreement form named “Executive”" in err
 
 
 def test_a_grant_number_in_the_book_with_other_data_is_an_error(grant, tmp_path):
@@ -284,7 +287,10 @@ def test_a_grant_number_in_the_book_with_other_data_is_an_error(grant, tmp_path)
     [
         ({"employee_id": "V-3002"}, "employee_id V-3001 in the book, V-3002 in the file"),
         ({"plan": "Other Plan"}, "plan Compensatory Benefit Plan in the book, Other Plan in"),
-        ({"terms": "Executive"}, "terms Standard in the book, Executive in the file"),
+        (
+            {"terms": "Executive"},
+            "terms Valence 2005 non-qualified stock option in the book, Executive in the file",
+        ),
         ({"kind": "ISO"}, "option_type NSO in the book, ISO in the file"),
         ({"grant_date": "2007-03-02"}, "grant_date 2007-03-01 in the book, 2007-03-02 in"),
         ({"shares": "48001", "every": "", "vesting": "", "cliff": "", "immediate": "48001"},
@@ -543,7 +549,7 @@ def test_bulk_created_grants_have_the_derived_fields_of_grant_create(grant, tmp_
         one_by_one[g.number] = {f: getattr(made, f) for f in fields}
     assert len(imported) == 40
     assert imported == one_by_one
-    assert {g["expiration_clause"] for g in imported.values()} == {"5a", "5b"}
+    assert {g["expiration_clause"] for g in imported.values()} == {"term", "window"}
 
 
 def test_the_reserve_is_consumed_line_after_line_and_the_overflowing_line_is_reported(

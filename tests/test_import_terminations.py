@@ -70,14 +70,16 @@ def test_the_seed_optionee_leaving_on_2008_01_31_expires_on_2008_04_30(grant, tm
     termination = grant.optionee.active_termination()
     assert (termination.on, termination.reason, termination.note) == (
         d("2008-01-31"),
-        "other",
+        "INVOLUNTARY_OTHER",  # the short name "other", as the Open Cap Format names it
         "Resigned",
     )
     grant.refresh_from_db()
     assert grant.expires_on == d("2008-04-30")
     assert grant.returned_shares == grant.forfeited_shares() == 6 * 56_250
-    assert "Line 2: James R. Akridge's termination on 2008-01-31 (other) recorded" in out
-    assert "grant VLNC-2005-0001 now expires 2008-04-30 (5b), already past" in out
+    assert (
+        "Line 2: James R. Akridge's termination on 2008-01-31 (INVOLUNTARY_OTHER) recorded" in out
+    )
+    assert "grant VLNC-2005-0001 now expires 2008-04-30 (window), already past" in out
     assert "terminations recorded: 1" in out
 
 
@@ -90,7 +92,7 @@ def test_the_sample_feed_applies_and_a_second_import_changes_nothing(grant, tmp_
     assert raman.active_termination().on == d("2008-09-30")
     assert raman.active_termination().note == "Consulting agreement ended"
     webb = Optionee.objects.get(employee_id="V-2002")
-    assert webb.active_termination().reason == "disability"
+    assert webb.active_termination().reason == "INVOLUNTARY_DISABILITY"
     assert webb.active_termination().note == "HR feed terminations.csv, line 3"
     assert Grant.objects.get(number="VLNC-2008-0105").expires_on == d("2010-02-27")
 
@@ -99,7 +101,10 @@ def test_the_sample_feed_applies_and_a_second_import_changes_nothing(grant, tmp_
     assert err == ""
     assert "terminations recorded: 0" in out
     assert "already recorded (skipped): 2" in out
-    assert "Line 3: Marcus Webb's termination on 2009-02-27 (disability) is already recorded" in out
+    assert (
+        "Line 3: Marcus Webb's termination on 2009-02-27 (INVOLUNTARY_DISABILITY) is already "
+        "recorded" in out
+    )
 
 
 def test_a_person_is_found_by_e_mail_whatever_its_case(colleague, tmp_path):
@@ -122,7 +127,8 @@ def test_a_different_standing_termination_is_a_conflict_and_is_not_applied(
     out, err = failed(path)
     assert (
         f"{path}, line 2: conflict, not applied: the book has James R. Akridge's service ending "
-        f"on 2008-01-31 (other), the feed says 2008-02-29 (disability)." in err
+        f"on 2008-01-31 (INVOLUNTARY_OTHER), the feed says 2008-02-29 (INVOLUNTARY_DISABILITY)."
+        in err
     )
     assert "reverse the recorded termination in the back office" in err
     assert grant.optionee.active_termination().on == d("2008-01-31")
@@ -160,7 +166,7 @@ def test_every_bad_line_is_reported_with_its_line_number_and_nothing_is_applied(
     assert f"{path}, line 3: there is no optionee with employee id V-9999 at Valence" in err
     assert f"{path}, line 4: there is no optionee with the e-mail nobody@example.com" in err
     assert f"{path}, line 5: date: “2008-06-31” is not a date" in err
-    assert f"{path}, line 5: reason: “retired” is not one of other, disability, death." in err
+    assert f"{path}, line 5: reason: “RETIRED” is not a termination reason; use one of" in err
     assert f"{path}, line 6: give the person's employee_id or email." in err
     assert f"{path}, line 7: The termination date 2005-01-31 is before grant VLNC-2005-0001" in err
     assert f"{path}, line 8: this person is already on line 2" in err
@@ -212,7 +218,7 @@ def test_a_dry_run_reports_and_applies_nothing(colleague, tmp_path):
         out, err = run(path, "--dry-run")
     assert err == ""
     assert "(dry run: nothing was committed or sent)" in out
-    assert "Maria Garcia's termination on 2008-06-30 (other) would be recorded" in out
+    assert "Maria Garcia's termination on 2008-06-30 (INVOLUNTARY_OTHER) would be recorded" in out
     assert "terminations recorded: 1" in out
     assert colleague.active_termination() is None
 

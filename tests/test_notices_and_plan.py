@@ -199,9 +199,9 @@ def grant_kwargs(grant, **overrides):
 def test_a_valid_grant_is_created_with_its_schedule(grant):
     created = Grant.create(**grant_kwargs(grant))
     assert created.expires_on == d("2016-01-03")
-    assert created.expiration_clause == "5a"
+    assert created.expiration_clause == "term"
     assert created.status == Grant.Status.GRANTED
-    assert created.terms.name == "Standard"
+    assert created.terms.name == "Valence 2005 non-qualified stock option"  # the seed's form
     assert created.exercise_price == Decimal("3.10")
     assert list(created.installments.values_list("vest_date", "shares")) == [
         (d("2006-01-03"), 4_000),
@@ -433,11 +433,16 @@ def test_only_one_standing_termination_in_the_database(grant, optionee):
 def test_a_death_termination_carries_the_date_of_death(grant, optionee):
     integrity_error(
         lambda: Termination.objects.create(
-            optionee=optionee, on=d("2008-01-31"), reason="death", date_of_death=d("2008-01-30")
+            optionee=optionee,
+            on=d("2008-01-31"),
+            reason="INVOLUNTARY_DEATH",
+            date_of_death=d("2008-01-30"),
         )
     )
     integrity_error(
-        lambda: Termination.objects.create(optionee=optionee, on=d("2008-01-31"), reason="death")
+        lambda: Termination.objects.create(
+            optionee=optionee, on=d("2008-01-31"), reason="INVOLUNTARY_DEATH"
+        )
     )
 
 

@@ -76,7 +76,7 @@ def test_after_termination_the_dashboard_counts_down_with_the_clause(signed_in, 
     html = page(signed_in.get(reverse("dashboard")))
     assert "80 days left to exercise" in html  # 2007-05-01 → 2007-07-20
     assert "Friday, July 20, 2007" in html
-    assert "paragraph 5b" in html
+    assert "3 months after termination on 2007-04-20 (involuntary termination window)." in html
 
 
 def test_dashboard_queries_do_not_grow_with_the_number_of_grants(
@@ -125,8 +125,10 @@ def test_grant_page_has_schedule_chart_terms_and_documents(signed_in, grant):
     assert "at least 1,000 shares at a time" in html
     assert reverse("agreement", args=[grant.number]) in html
     agreement = page(signed_in.get(reverse("agreement", args=[grant.number])))
-    assert "The total number of shares subject to this option is 1,000,000" in agreement
-    assert "July 13, 2015" in agreement
+    assert "Shares: 1,000,000, at $2.99 per share" in agreement
+    assert "The term of the option ends on July 13, 2015" in agreement
+    # The form's own text, as filed (the seed form carries the seed agreement).
+    assert "Date of Earliest Exercise" in agreement
 
 
 # --------------------------------------------------------------------------- exercise

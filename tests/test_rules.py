@@ -495,26 +495,26 @@ def test_six_months_and_ten_days_steps_the_months_before_the_days():
 def test_without_a_termination_the_option_expires_at_the_end_of_its_term():
     result = expires(None)
     assert result.on == d("2015-07-13")
-    assert result.clause == "5a"
+    assert result.clause == "term"
     assert "2015-07-13" in result.explanation
 
 
 def test_after_a_termination_for_any_other_reason_it_expires_three_months_later():
     result = expires(Termination(d("2008-01-31"), "other"))
     assert result.on == d("2008-04-30")
-    assert result.clause == "5b"
+    assert result.clause == "window"
 
 
 def test_after_a_termination_for_disability_it_expires_one_year_later():
     result = expires(Termination(d("2008-01-31"), "disability"))
     assert result.on == d("2009-01-31")
-    assert result.clause == "5b(i)"
+    assert result.clause == "window"
 
 
 def test_after_death_it_expires_eighteen_months_later():
     result = expires(Termination(d("2008-01-31"), "death"))
     assert result.on == d("2009-07-31")
-    assert result.clause == "5b(ii)"
+    assert result.clause == "window"
 
 
 @pytest.mark.parametrize(
@@ -530,20 +530,20 @@ def test_after_death_it_expires_eighteen_months_later():
 def test_after_a_termination_it_expires_no_later_than_the_end_of_its_term(on, reason):
     result = expires(Termination(d(on), reason))
     assert result.on == SEED_TERM_END
-    assert result.clause == "5a"
+    assert result.clause == "term"
 
 
 def test_a_window_ending_the_day_before_the_term_end_is_not_capped():
     result = expires(Termination(d("2015-04-12"), "other"))
     assert result.on == d("2015-07-12")
-    assert result.clause == "5b"
+    assert result.clause == "window"
 
 
 def test_registration_tolling_worked_example_expires_2008_05_10():
     # Terminated 2008-01-31, normal end 2008-04-30 (90 days), suspended 2008-02-10..02-19.
     result = expires(Termination(d("2008-01-31")), suspensions=(SUSPENSION,))
     assert result.on == d("2008-05-10")
-    assert result.clause == "5b(iii)"
+    assert result.clause == "tolling"
 
 
 @pytest.mark.parametrize("reason", ["disability", "death"])
@@ -573,7 +573,7 @@ def test_a_suspension_from_before_the_termination_counts_only_its_days_after_it(
     running_in = Period(d("2008-01-20"), d("2008-02-04"))
     result = expires(Termination(d("2008-01-31")), suspensions=(running_in,))
     assert result.on == d("2008-05-04")
-    assert result.clause == "5b(iii)"
+    assert result.clause == "tolling"
 
 
 def test_a_later_suspension_within_the_extension_is_also_not_counted():
@@ -612,7 +612,7 @@ def test_section_16b_window_touching_the_normal_period_expires_ten_days_after_it
     window = Period(d("2008-04-01"), d("2008-05-25"))
     result = expires(Termination(d("2008-01-31")), windows=(window,))
     assert result.on == d("2008-06-04")
-    assert result.clause == "5b(iv)"
+    assert result.clause == "section16"
     assert "10 days" in result.explanation
 
 
@@ -644,14 +644,14 @@ def test_section_16b_window_touching_only_the_last_day_of_the_normal_period_coun
 def test_section_16b_window_not_touching_the_normal_period_changes_nothing(start, end):
     result = expires(Termination(d("2008-01-31")), windows=(Period(d(start), d(end)),))
     assert result.on == d("2008-04-30")
-    assert result.clause == "5b"
+    assert result.clause == "window"
 
 
 def test_section_16b_never_shortens_the_normal_period():
     early = Period(d("2008-02-01"), d("2008-02-05"))
     result = expires(Termination(d("2008-01-31")), windows=(early,))
     assert result.on == d("2008-04-30")
-    assert result.clause == "5b"
+    assert result.clause == "window"
 
 
 def test_where_tolling_and_section_16b_both_apply_the_later_date_wins():
@@ -659,9 +659,9 @@ def test_where_tolling_and_section_16b_both_apply_the_later_date_wins():
     earlier_16b = Period(d("2008-04-01"), d("2008-04-25"))  # -> 2008-05-05
     later_16b = Period(d("2008-04-20"), d("2008-05-05"))  # -> 2008-05-15
     result = expires(t, suspensions=(SUSPENSION,), windows=(earlier_16b,))
-    assert (result.on, result.clause) == (d("2008-05-10"), "5b(iii)")
+    assert (result.on, result.clause) == (d("2008-05-10"), "tolling")
     result = expires(t, suspensions=(SUSPENSION,), windows=(later_16b,))
-    assert (result.on, result.clause) == (d("2008-05-15"), "5b(iv)")
+    assert (result.on, result.clause) == (d("2008-05-15"), "section16")
 
 
 def test_an_expiration_never_passes_the_end_of_the_term():
@@ -678,30 +678,32 @@ def test_terms_without_registration_tolling_ignore_suspensions():
     result = expires(
         Termination(d("2008-01-31")),
         suspensions=(SUSPENSION,),
-        terms=Terms(registration_tolling=False),
+        terms=Terms().with_window("INVOLUNTARY_OTHER", tolling=False),
     )
-    assert (result.on, result.clause) == (d("2008-04-30"), "5b")
+    assert (result.on, result.clause) == (d("2008-04-30"), "window")
 
 
 def test_terms_without_the_section_16b_extension_ignore_liability_windows():
     result = expires(
         Termination(d("2008-01-31")),
         windows=(Period(d("2008-04-01"), d("2008-05-25")),),
-        terms=Terms(section16_extension=False),
+        terms=Terms().with_window("INVOLUNTARY_OTHER", section16=False),
     )
-    assert (result.on, result.clause) == (d("2008-04-30"), "5b")
+    assert (result.on, result.clause) == (d("2008-04-30"), "window")
 
 
 def test_a_grant_with_other_terms_uses_them():
     t = d("2008-01-31")
-    assert expires(Termination(t), terms=Terms(months_after_termination=1)).on == d("2008-02-29")
-    assert expires(Termination(t), terms=Terms(months_after_termination=6)).on == d("2008-07-31")
-    assert expires(Termination(t, "disability"), terms=Terms(months_after_disability=6)).on == d(
+
+    def months(reason: str, n: int) -> Terms:
+        return Terms().with_window(reason, period=n, period_type=rules.MONTHS)
+
+    assert expires(Termination(t), terms=months("other", 1)).on == d("2008-02-29")
+    assert expires(Termination(t), terms=months("other", 6)).on == d("2008-07-31")
+    assert expires(Termination(t, "disability"), terms=months("disability", 6)).on == d(
         "2008-07-31"
     )
-    assert expires(Termination(t, "death"), terms=Terms(months_after_death=12)).on == d(
-        "2009-01-31"
-    )
+    assert expires(Termination(t, "death"), terms=months("death", 12)).on == d("2009-01-31")
     other_16b = Terms(
         section16_days_after_liability=20, section16_cap_months=4, section16_cap_days=0
     )
@@ -720,7 +722,7 @@ def test_the_option_may_be_exercised_on_its_expiration_date_but_not_after():
     message = exc.value.messages[0]
     assert "2008-04-30" in message
     assert "2008-05-01" in message
-    assert "5b" in message
+    assert "window" in message
 
 
 # ============================================================== paragraph 6: deemed receipt

@@ -95,3 +95,59 @@ def test_every_built_schedule_passes_the_schedule_rule(
         total_shares=total,
         installments=[rules.Installment(day, shares) for day, shares in built],
     )
+
+
+@pytest.mark.parametrize(
+    ("every", "count", "first"),
+    [(1, 36, dt.date(2021, 2, 1)), (3, 12, dt.date(2021, 4, 1)), (6, 6, dt.date(2021, 7, 1)),
+     (12, 3, dt.date(2022, 1, 1))],
+)  # fmt: skip
+def test_equal_installments_every_1_3_6_or_12_months_from_the_vesting_start(every, count, first):
+    built = build_schedule(
+        grant_date=dt.date(2021, 1, 15),
+        vesting_start=dt.date(2021, 1, 1),
+        total_shares=36_000,
+        vesting_months=36,
+        every_months=every,
+    )
+    assert len(built) == count
+    assert built[0] == (first, 36_000 // count)
+    assert {shares for _, shares in built} == {36_000 // count}
+    assert built[-1][0] == dt.date(2024, 1, 1)
+
+
+def test_a_vesting_start_before_the_grant_vests_what_was_earned_on_the_grant_date():
+    """Service credited from the hire date, 2020-01-01; granted 2020-08-20. Nothing vests
+    before the grant (paragraph 1a): the installments of 2020-04-01 and 2020-07-01 vest
+    together on the grant date."""
+    built = build_schedule(
+        grant_date=dt.date(2020, 8, 20),
+        vesting_start=dt.date(2020, 1, 1),
+        total_shares=16_000,
+        vesting_months=48,
+        every_months=3,
+    )
+    assert built[:2] == [(dt.date(2020, 8, 20), 2_000), (dt.date(2020, 10, 1), 1_000)]
+    assert sum(shares for _, shares in built) == 16_000
+    rules.check_schedule(
+        grant_date=dt.date(2020, 8, 20),
+        total_shares=16_000,
+        installments=[rules.Installment(day, shares) for day, shares in built],
+    )
+
+
+def test_a_cliff_counts_from_the_vesting_start():
+    built = build_schedule(
+        grant_date=dt.date(2022, 3, 10),
+        vesting_start=dt.date(2022, 2, 1),
+        total_shares=4_800,
+        cliff_months=12,
+        vesting_months=48,
+        every_months=12,
+    )
+    assert built == [
+        (dt.date(2023, 2, 1), 1_200),
+        (dt.date(2024, 2, 1), 1_200),
+        (dt.date(2025, 2, 1), 1_200),
+        (dt.date(2026, 2, 1), 1_200),
+    ]

@@ -9,6 +9,7 @@ from django.contrib import admin
 from mailer.models import DontSendEntry, Message, MessageLog
 
 from grants.admin import (
+    agreement_forms,  # noqa: F401
     company,  # noqa: F401
     exercises,  # noqa: F401
     grants,  # noqa: F401

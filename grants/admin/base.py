@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import get_permission_codename
@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from simple_history.admin import SimpleHistoryAdmin
@@ -221,3 +222,28 @@ def per_share(price) -> str:
     """A price per share as a person writes it: $4.10, but $2.9875 when it has more cents."""
     cents = price.quantize(Decimal("0.01"))
     return f"${cents if cents == price else price.normalize()}"
+
+
+def verb_screen(request, model_admin, *, form, act, done, title, intro, next_url):
+    """A page with one form whose valid submission calls one verb.
+
+    ``act(cleaned_data)`` calls the verb and returns the message to show; a refusal is shown
+    on the form, as the rule words it, and nothing is written.
+    """
+    if request.method == "POST" and form.is_valid():
+        try:
+            message = act(form.cleaned_data)
+        except ValidationError as refused:
+            form_error(form, refused)
+        else:
+            model_admin.message_user(request, message, messages.SUCCESS)
+            return redirect(next_url)
+    return render_admin_form(
+        request,
+        model_admin,
+        title=title,
+        form=form,
+        template="admin/grants/optionee/verb_form.html",
+        intro=intro,
+        submit_label=done,
+    )

@@ -307,7 +307,8 @@ class ClosingPriceAdmin(HistoryAdmin):
         """A price an exercise used as its fair market value cannot be deleted: say so
         instead of offering to."""
         price = self.get_object(request, unquote(object_id))
-        used = price.used_by() if price is not None else []
+        allowed = price is not None and self.has_delete_permission(request, price)
+        used = price.used_by() if allowed else []
         if used:
             self.message_user(
                 request,

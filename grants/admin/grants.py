@@ -23,8 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -40,6 +39,7 @@ from grants.admin.base import (
     form_error,
     render_admin_form,
     user_may,
+    verb_screen,
 )
 from grants.models import Company, Exercise, Grant, GrantTerms, Optionee, Plan, Termination
 from grants.schedules import build_schedule
@@ -163,7 +163,7 @@ class GrantForm(forms.Form):
     plan = forms.ModelChoiceField(Plan.objects.select_related("company"))
     terms = forms.ModelChoiceField(
         GrantTerms.objects.all(),
-        label="Grant terms",
+        label="Agreement form",
         help_text="The terms another agreement may set differently (minimum exercise, "
         "post-termination windows, ...).",
     )
@@ -215,10 +215,22 @@ class GrantForm(forms.Form):
         min_value=0,
         initial=48,
         label="Vesting period (months)",
-        help_text="The rest has vested this many months after the grant date.",
+        help_text="The rest has vested this many months after the vesting start date.",
+    )
+    vesting_start = forms.DateField(
+        required=False,
+        widget=AdminDateWidget,
+        label="Vesting start date",
+        help_text="The cliff and the installments count from it; empty for the grant date. "
+        "Installments earned before the grant date vest on the grant date.",
     )
     every_months = forms.TypedChoiceField(
-        choices=[(1, "Every month"), (3, "Every three months (quarterly)")],
+        choices=[
+            (1, "Every month"),
+            (3, "Every three months (quarterly)"),
+            (6, "Every six months"),
+            (12, "Every year"),
+        ],
         coerce=int,
         initial=3,
         label="Installments",
@@ -244,9 +256,10 @@ class GrantForm(forms.Form):
             Optionee.objects.select_related("company"),
             widget=AutocompleteSelect(Grant._meta.get_field("optionee"), admin_site),
         )
-        standard = GrantTerms.objects.filter(name="Standard").first()
-        if standard is not None:
-            self.fields["terms"].initial = standard.pk
+        # A new grant starts with the form of the grant made last; the administrator chooses.
+        latest = Grant.objects.order_by("-pk").values_list("terms", flat=True).first()
+        if latest is not None:
+            self.fields["terms"].initial = latest
         # Only the chosen way of giving the schedule needs its fields, and a preview needs
         # nothing but the schedule.
         optional = []
@@ -287,6 +300,7 @@ class GrantForm(forms.Form):
                 cliff_months=data["cliff_months"],
                 vesting_months=data["vesting_months"],
                 every_months=data["every_months"],
+                vesting_start=data.get("vesting_start"),
             )
         except ValidationError as error:
             self.add_error(None, error)
@@ -324,7 +338,7 @@ class GrantForm(forms.Form):
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
         """The fields in the groups the add page shows."""
-        schedule = ("schedule_kind", *self.SHAPE_FIELDS, "custom_installments")
+        schedule = ("schedule_kind", "vesting_start", *self.SHAPE_FIELDS, "custom_installments")
         return [
             ("Grant", [self[name] for name in self.fields if name not in schedule]),
             ("Vesting schedule", [self[name] for name in schedule]),
@@ -340,6 +354,17 @@ class ExerciseInline(ReadOnlyInline):
     readonly_fields = fields
     show_change_link = True
     verbose_name_plural = "exercises"
+
+
+class ForfeitForm(forms.Form):
+    on = forms.DateField(
+        label="Forfeited from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    why = forms.CharField(
+        label="Why",
+        max_length=300,
+        help_text="For example, cause found or joining a competitor. The optionee is told.",
+    )
 
 
 @admin.register(Grant)
@@ -516,7 +541,47 @@ class GrantAdmin(HistoryAdmin):
             self.admin_site.admin_view(require_POST(self.cancel_view)),
             name="grants_grant_cancel",
         )
-        return [cancel, *super().get_urls()]
+        forfeit = path(
+            "<path:object_id>/forfeit/",
+            self.admin_site.admin_view(self.forfeit_view),
+            name="grants_grant_forfeit",
+        )
+        return [cancel, forfeit, *super().get_urls()]
+
+    def forfeit_view(self, request, object_id):
+        """Forfeit the option (``Grant.forfeit``): the day and why, then the optionee is
+        told in writing and the unexercised shares return to the plan."""
+        if not user_may(request, "change", Grant):
+            raise PermissionDenied
+        grant = self.get_object(request, unquote(object_id))
+        if grant is None:
+            raise Http404("No grant with this id.")
+
+        def act(data):
+            grant.forfeit(data["on"], data["why"])
+            return (
+                f"Grant {grant.number} is forfeited from {data['on']:%Y-%m-%d}: its "
+                f"{grant.returned_shares:,} unexercised shares are back in the plan's reserve, "
+                f"and {grant.optionee.legal_name} has been told in writing."
+            )
+
+        position = grant.position()
+        return verb_screen(
+            request,
+            self,
+            form=ForfeitForm(request.POST or None),
+            act=act,
+            done="Forfeit the option",
+            title=f"Forfeit grant {grant.number} of {grant.optionee.legal_name}",
+            intro=(
+                f"From the day of the forfeiture nothing of the option vests or can be "
+                f"exercised, and its unexercised shares ({position.total - position.exercised:,} "
+                f"today) return to the plan; exercises made before it stand, and a pending "
+                f"request lapses. Use it when the agreement or the plan forfeits the option "
+                f"at once: cause found, joining a competitor, a clawback."
+            ),
+            next_url=reverse("admin:grants_grant_change", args=[grant.pk]),
+        )
 
     def cancel_view(self, request, object_id):
         """Cancel a grant recorded in error (``Grant.cancel``), with the reason."""
@@ -544,6 +609,8 @@ class GrantAdmin(HistoryAdmin):
             position = grant.position()
             extra_context = {
                 **(extra_context or {}),
+                "may_forfeit": user_may(request, "change", Grant)
+                and grant.status not in Grant.ENDED,
                 "may_cancel": user_may(request, "add", Grant)
                 and grant.status != Grant.Status.CANCELLED
                 and not grant.exercises.filter(status__in=Exercise.TAKEN).exists(),
@@ -614,47 +681,3 @@ class PlanAdmin(HistoryAdmin):
     )
     def reserve_available(self, plan: Plan) -> str:
         return f"{plan.reserve_available_shares:,}" if plan.pk else "–"
-
-
-@admin.register(GrantTerms)
-class GrantTermsAdmin(HistoryAdmin):
-    """Terms are part of every grant that carries them: once a grant uses them they are
-    read-only (changing them would rewrite signed agreements); add new terms instead."""
-
-    list_display = [
-        "name",
-        "minimum_exercise",
-        "months_after_termination",
-        "months_after_disability",
-        "months_after_death",
-        "grants_using",
-    ]
-
-    def get_queryset(self, request):
-        # A subquery, not an aggregate of the join: the list is counted without it.
-        using = (
-            Grant.objects.filter(terms=OuterRef("pk"))
-            .order_by()
-            .values("terms")
-            .annotate(count=Count("pk"))
-            .values("count")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(grant_count=Coalesce(Subquery(using), 0, output_field=BigIntegerField()))
-        )
-
-    @admin.display(description="grants", ordering="grant_count")
-    def grants_using(self, terms: GrantTerms) -> int:
-        return terms.grant_count
-
-    def has_change_permission(self, request, obj=None):
-        if obj is not None and obj.grants.exists():
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.grants.exists():
-            return False
-        return super().has_delete_permission(request, obj)

@@ -23,7 +23,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
-from grants import notifications
+from grants import notifications, rules
 from grants.admin.base import (
     EstimatedCountPaginator,
     EventAdmin,
@@ -34,9 +34,11 @@ from grants.admin.base import (
     per_share,
     render_admin_form,
     user_may,
+    verb_screen,
 )
 from grants.models import (
     Exercise,
+    ExerciseHold,
     Grant,
     NoticeAddress,
     Optionee,
@@ -46,32 +48,6 @@ from grants.models import (
 )
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-VERB_TEMPLATE = "admin/grants/optionee/verb_form.html"
-
-
-def _verb_screen(request, model_admin, *, form, act, done, title, intro, next_url):
-    """A page with one form whose valid submission calls one verb.
-
-    ``act(cleaned_data)`` calls the verb and returns the message to show; a refusal is shown
-    on the form, as the rule words it, and nothing is written.
-    """
-    if request.method == "POST" and form.is_valid():
-        try:
-            message = act(form.cleaned_data)
-        except ValidationError as refused:
-            form_error(form, refused)
-        else:
-            model_admin.message_user(request, message, messages.SUCCESS)
-            return redirect(next_url)
-    return render_admin_form(
-        request,
-        model_admin,
-        title=title,
-        form=form,
-        template=VERB_TEMPLATE,
-        intro=intro,
-        submit_label=done,
-    )
 
 
 def _standing_termination_on():
@@ -163,6 +139,30 @@ class ChangeRoleForm(forms.Form):
 
 class DateOfDeathForm(forms.Form):
     on = forms.DateField(label="Date of death", widget=DATE_INPUT)
+
+
+class HoldForm(forms.Form):
+    start = forms.DateField(label="First day of the hold", widget=DATE_INPUT)
+    end = forms.DateField(
+        label="Last day of the hold",
+        widget=DATE_INPUT,
+        required=False,
+        help_text="Leave empty for a hold that lasts until it is lifted.",
+    )
+    why = forms.CharField(
+        label="Why",
+        max_length=300,
+        help_text="For example, a pending determination of cause. The optionee is told.",
+    )
+
+
+class LiftHoldForm(forms.Form):
+    hold = forms.ModelChoiceField(label="Hold", queryset=ExerciseHold.objects.none())
+    end = forms.DateField(label="Its last day", widget=DATE_INPUT)
+
+    def __init__(self, *args, optionee: Optionee, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hold"].queryset = optionee.holds.filter(end__isnull=True)
 
 
 class OptioneeAddForm(forms.ModelForm):
@@ -284,6 +284,16 @@ class OptioneeAdmin(HistoryAdmin):
                 name="grants_optionee_record_death",
             ),
             path(
+                "<path:object_id>/hold-exercises/",
+                self.admin_site.admin_view(self.hold_view),
+                name="grants_optionee_hold",
+            ),
+            path(
+                "<path:object_id>/lift-hold/",
+                self.admin_site.admin_view(self.lift_hold_view),
+                name="grants_optionee_lift_hold",
+            ),
+            path(
                 "<path:object_id>/invite/",
                 self.admin_site.admin_view(require_POST(self.invite_view)),
                 name="grants_optionee_invite",
@@ -329,6 +339,9 @@ class OptioneeAdmin(HistoryAdmin):
             "may_invite": may_change and optionee.user_id is None and bool(optionee.email),
             "may_reverse": standing is not None and user_may(request, "change", Termination),
             "may_exercise": user_may(request, "add", Exercise),
+            "holds": list(optionee.holds.all()),
+            "may_hold": may_change,
+            "may_lift_hold": may_change and optionee.holds.filter(end__isnull=True).exists(),
         }
 
     def _optionee_or_404(self, request, object_id) -> Optionee:
@@ -348,7 +361,7 @@ class OptioneeAdmin(HistoryAdmin):
                 f"expiration date moved."
             )
 
-        return _verb_screen(
+        return verb_screen(
             request,
             self,
             form=ChangeRoleForm(request.POST or None, optionee=optionee),
@@ -374,7 +387,7 @@ class OptioneeAdmin(HistoryAdmin):
                 f"only a recorded successor may exercise."
             )
 
-        return _verb_screen(
+        return verb_screen(
             request,
             self,
             form=DateOfDeathForm(request.POST or None),
@@ -387,6 +400,54 @@ class OptioneeAdmin(HistoryAdmin):
                 "expiration date stays the one the earlier termination set. If the optionee "
                 "was still in service, record a termination for death instead."
             ),
+            next_url=reverse("admin:grants_optionee_change", args=[optionee.pk]),
+        )
+
+    def hold_view(self, request, object_id):
+        optionee = self._optionee_or_404(request, object_id)
+
+        def act(data):
+            hold = optionee.hold_exercise(data["start"], data["end"], data["why"])
+            until = f"through {hold.end:%Y-%m-%d}" if hold.end else "until it is lifted"
+            return (
+                f"{optionee.legal_name}'s exercises are held from {hold.start:%Y-%m-%d} "
+                f"{until}; {optionee.legal_name} has been told in writing."
+            )
+
+        return verb_screen(
+            request,
+            self,
+            form=HoldForm(request.POST or None),
+            act=act,
+            done="Hold the exercises",
+            title=f"Hold the exercises of {optionee.legal_name}",
+            intro=(
+                "No notice of exercise of any of the optionee's grants is accepted on a day "
+                "inside the hold (a pending for-cause determination, say). The hold extends "
+                "no window: an option still ends on its last day. A company-wide suspension "
+                "of registration is recorded under Registration suspensions instead."
+            ),
+            next_url=reverse("admin:grants_optionee_change", args=[optionee.pk]),
+        )
+
+    def lift_hold_view(self, request, object_id):
+        optionee = self._optionee_or_404(request, object_id)
+
+        def act(data):
+            data["hold"].end_on(data["end"])
+            return (
+                f"The hold from {data['hold'].start:%Y-%m-%d} ends with "
+                f"{data['end']:%Y-%m-%d}; {optionee.legal_name} has been told in writing."
+            )
+
+        return verb_screen(
+            request,
+            self,
+            form=LiftHoldForm(request.POST or None, optionee=optionee),
+            act=act,
+            done="Lift the hold",
+            title=f"Lift a hold on the exercises of {optionee.legal_name}",
+            intro="From the day after its last day, exercises are accepted again.",
             next_url=reverse("admin:grants_optionee_change", args=[optionee.pk]),
         )
 
@@ -446,10 +507,20 @@ class TerminationForm(forms.Form):
     )
     reason = forms.ChoiceField(
         choices=Termination.Reason.choices,
-        initial=Termination.Reason.OTHER,
+        initial=Termination.Reason.INVOLUNTARY_OTHER,
         widget=forms.RadioSelect,
+        help_text="The Open Cap Format's reasons: each grant's agreement form sets the window "
+        "(and whether unvested shares vest) for each.",
     )
     note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The short names used before the agreement forms are still accepted.
+        reason = self.data.get(self.add_prefix("reason"))
+        if reason in rules.SHORT_REASONS:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("reason")] = rules.SHORT_REASONS[reason]
 
     def signature(self) -> str:
         """What the preview showed; a confirmation of anything else is previewed again."""
@@ -578,7 +649,7 @@ class TerminationAdmin(EventAdmin):
                 f"recomputed."
             )
 
-        return _verb_screen(
+        return verb_screen(
             request,
             self,
             form=ReverseTerminationForm(request.POST or None),

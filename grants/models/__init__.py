@@ -26,6 +26,7 @@ from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
 from grants.models.grant import Grant, GrantQuerySet, Installment, gather_facts
 from grants.models.notices import Acknowledgement, Notice
 from grants.models.people import (
+    ExerciseHold,
     NoticeAddress,
     Optionee,
     OptioneeQuerySet,
@@ -42,6 +43,7 @@ __all__ = [
     "Company",
     "Exercise",
     "ExerciseCheck",
+    "ExerciseHold",
     "ExercisePreview",
     "Grant",
     "GrantFacts",

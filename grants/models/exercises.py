@@ -37,6 +37,7 @@ class ExerciseCheck:
     successor: Successor | None
     facts: GrantFacts
     charged_to: dt.date | None = None  # the installment taken whole under exception 3(a)
+    shares_withheld: int = 0  # a net exercise: withheld to pay the price
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class ExercisePreview:
     taxable_spread: Decimal | None
     withholding: list[tuple[str, Decimal]]
     payment_terms: str  # when the exercise is made, in words (``payment_terms``)
+    shares_withheld: int = 0  # a net exercise: the shares that pay the price
+
+    @property
+    def shares_issued(self) -> int:
+        return self.shares - self.shares_withheld
 
     @property
     def withholding_total(self) -> Decimal:
@@ -81,10 +87,12 @@ class ExercisePreview:
             fair_market_value_date=price.date if price else None,
             taxable_spread=spread,
             withholding=withholding or [],
+            shares_withheld=check.shares_withheld,
             payment_terms=payment_terms(
                 payment_method=payment_method,
                 payment_received=payment_received,
                 shares=check.shares,
+                withheld=check.shares_withheld,
                 aggregate_price=check.aggregate_price,
                 exercise_date=check.exercise_date,
                 expires=check.expires,
@@ -104,10 +112,17 @@ def payment_terms(
     expires: rules.Expiration,
     closes_at: dt.time,
     time_zone: str,
+    withheld: int = 0,
 ) -> str:
     """What a notice paid this way makes, in the words the portal and the back office show
     before it is submitted (paragraphs 2b and 6a, as DOMAIN.md reads them)."""
     price = f"${aggregate_price:,.2f}"
+    if payment_method == rules.PAYMENT_NET:
+        return (
+            f"A net exercise: this notice makes the exercise, dated {exercise_date:%B %-d, %Y}; "
+            f"{withheld:,} of the {shares:,} shares are withheld to pay the price of {price} "
+            f"at that day's closing price, and {shares - withheld:,} are issued."
+        )
     if payment_method == rules.PAYMENT_REG_T:
         return (
             f"Under the Regulation T broker-assisted program this notice makes the exercise, "
@@ -130,11 +145,20 @@ def payment_terms(
     )
 
 
+PAYMENT_WORDS = {
+    rules.PAYMENT_CASH: "cash",
+    rules.PAYMENT_CHECK: "check",
+    rules.PAYMENT_REG_T: "regt (the Regulation T broker-assisted program)",
+    rules.PAYMENT_NET: "net (shares withheld to pay the price)",
+}
+
+
 class Exercise(models.Model):
     class PaymentMethod(models.TextChoices):
         CASH = rules.PAYMENT_CASH, "Cash"
         CHECK = rules.PAYMENT_CHECK, "Check"
         REG_T = rules.PAYMENT_REG_T, "Regulation T broker-assisted program"
+        NET = rules.PAYMENT_NET, "Net exercise (shares withheld to pay the price)"
 
     class Status(models.TextChoices):
         # A notice paid by cash or check without its price: the shares are reserved, but
@@ -172,6 +196,11 @@ class Exercise(models.Model):
     notice_received_at = models.DateTimeField(null=True, blank=True)
     payment_method = models.CharField(max_length=10, choices=PaymentMethod.choices)
     price_per_share = models.DecimalField(max_digits=14, decimal_places=4)
+    shares_withheld = models.PositiveBigIntegerField(
+        default=0,
+        help_text="A net exercise: shares withheld at the exercise date's closing price to pay "
+        "the price; the rest are issued.",
+    )
     aggregate_price = models.DecimalField(max_digits=18, decimal_places=2)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
     payment_received_on = models.DateField(null=True, blank=True)
@@ -277,7 +306,8 @@ class Exercise(models.Model):
             received_on=check.exercise_date,
             received_at=received_at,
         )
-        if payment_received:
+        if payment_received or payment_method == cls.PaymentMethod.NET:
+            # A net exercise pays the price with the shares withheld: made and paid at once.
             status = cls.Status.PAID
         elif payment_method == cls.PaymentMethod.REG_T:
             status = cls.Status.AWAITING_PAYMENT
@@ -294,7 +324,8 @@ class Exercise(models.Model):
             payment_method=payment_method,
             price_per_share=grant.exercise_price,
             aggregate_price=check.aggregate_price,
-            payment_received_on=check.exercise_date if payment_received else None,
+            payment_received_on=check.exercise_date if status == cls.Status.PAID else None,
+            shares_withheld=check.shares_withheld,
             status=status,
             requested_by=by,
             successor=check.successor,
@@ -455,10 +486,13 @@ def check_exercise(
     ``Grant.request_exercise`` on the locked row.
     """
     shares = rules.whole_shares(shares)
-    if payment_method not in rules.PAYMENT_METHODS:
+    terms = grant.terms.as_rules()
+    if payment_method not in terms.payment_methods:
+        allowed = ", ".join(PAYMENT_WORDS[m] for m in terms.payment_methods)
+        asked = PAYMENT_WORDS.get(payment_method, f"“{payment_method}”")
         raise ValidationError(
-            f"“{payment_method}” is not a payment method; use cash, check or regt "
-            f"(the Regulation T broker-assisted program).",
+            f"Paying by {asked} is not allowed by grant {grant.number}'s agreement form "
+            f"“{grant.terms.name}”; use {allowed}.",
             code="bad_payment_method",
         )
     company = grant.company
@@ -495,16 +529,24 @@ def check_exercise(
             code="cancelled",
         )
     facts = grant.facts()
+    if facts.forfeited_by_then(exercise_date):  # a notice received before it still counts
+        raise ValidationError(
+            f"Grant {grant.number} was forfeited on {grant.forfeited_on:%Y-%m-%d} "
+            f"({grant.forfeiture_reason}): nothing of it can be exercised from that day.",
+            code="forfeited",
+        )
     expires = grant.expiration(facts=facts)
     rules.check_not_expired(exercise_date, expires)
     rules.check_registration(exercise_date, facts.suspensions)
+    rules.check_hold(exercise_date, facts.holds)
     exercisable = rules.exercisable_shares(
         installments=facts.installments,
         on=exercise_date,
         exercised=facts.exercised,
         service_end=facts.service_end,
         expires_on=expires.on,
-        suspensions=facts.suspensions,
+        suspensions=facts.blocked,
+        accelerated=facts.accelerated,
     )
     charged_to = rules.check_minimum_exercise(
         shares=shares,
@@ -513,11 +555,26 @@ def check_exercise(
         exercised=facts.exercised,
         exercisable=exercisable,
         service_end=facts.service_end,
-        minimum=grant.terms.minimum_exercise,
+        minimum=terms.minimum_exercise,
         charged=facts.charged,
+        small_installment_exception=terms.small_installment_exception,
+        final_exercise_exception=terms.final_exercise_exception,
+        accelerated=facts.accelerated,
     )
+    withheld = 0
+    if payment_method == rules.PAYMENT_NET:
+        closing = company.closing_prices.filter(date=exercise_date).first()
+        if closing is None:
+            raise ValidationError(
+                f"A net exercise withholds shares at the closing price of the exercise date, "
+                f"{exercise_date:%Y-%m-%d}, which is not recorded yet (it is, once the day's "
+                f"trading has closed).",
+                code="net_no_price",
+            )
+        withheld = rules.net_exercise(shares, grant.exercise_price, closing.price)
     return ExerciseCheck(
         charged_to=charged_to,
+        shares_withheld=withheld,
         shares=shares,
         exercise_date=exercise_date,
         exercisable=exercisable,
@@ -608,7 +665,7 @@ class ExerciseVerbs:
             shares = check.shares
             facts = check.facts
             made = facts.made + (shares if exercise.is_made else 0)
-            forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+            forfeited = facts.forfeited
             if rules.fully_exercised(shares=grant.shares, exercised=made, forfeited=forfeited):
                 grant.status = grant.Status.EXERCISED
                 grant.save(update_fields=["status"])

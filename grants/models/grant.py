@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from simple_history.models import HistoricalRecords
 
@@ -15,9 +15,10 @@ from grants import events, rules
 from grants.audit import AuditSource
 from grants.models.company import ClosingPrice, Company
 from grants.models.dates import require_date
+from grants.models.endings import EndingVerbs
 from grants.models.exercises import Exercise, ExerciseVerbs
 from grants.models.facts import GrantFacts, Position, ScheduleRow, people_facts
-from grants.models.notices import Acknowledgement, Notice
+from grants.models.notices import Acknowledgement, AcknowledgementVerbs, Notice
 from grants.models.people import Optionee
 from grants.models.plans import GrantTerms, Plan
 from grants.validators import validate_identifier
@@ -97,23 +98,25 @@ def gather_facts(grants: list[Grant]) -> None:
         "grant_id", "status", "shares", "installment__vest_date"
     ):
         exercises[grant_id].append(row)
-    terminations, windows, suspensions = people_facts(
-        optionee_ids, {g.plan.company_id for g in grants}
-    )
+    people = people_facts(optionee_ids, {g.plan.company_id for g in grants})
     for grant in grants:
         exercised, pending, charged = Exercise.tally(exercises[grant.pk])
+        termination = people.terminations.get(grant.optionee_id)
         grant._facts = GrantFacts(
             installments=installments[grant.pk],
             exercised=exercised,
             pending=pending,
             charged=charged,
-            termination=terminations.get(grant.optionee_id),
-            suspensions=suspensions[grant.plan.company_id],
-            liability_windows=windows.get(grant.optionee_id, []),
+            termination=termination,
+            suspensions=people.suspensions[grant.plan.company_id],
+            liability_windows=people.windows.get(grant.optionee_id, []),
+            accelerated=grant.terms.as_rules().accelerates(termination),
+            holds=people.holds.get(grant.optionee_id, []),
+            forfeited_on=grant.forfeited_on,
         )
 
 
-class Grant(ExerciseVerbs, models.Model):
+class Grant(ExerciseVerbs, EndingVerbs, AcknowledgementVerbs, models.Model):
     class Type(models.TextChoices):
         NSO = "NSO", "Non-qualified stock option"
         ISO = "ISO", "Incentive stock option"
@@ -123,10 +126,11 @@ class Grant(ExerciseVerbs, models.Model):
         EXERCISED = "exercised", "Fully exercised"
         EXPIRED = "expired", "Expired"
         CANCELLED = "cancelled", "Cancelled (recorded in error)"
+        FORFEITED = "forfeited", "Forfeited"
 
     # Statuses of an option that has ended: nothing is exercisable, and every share not
     # exercised is back in the plan's reserve.
-    ENDED = (Status.EXPIRED, Status.CANCELLED)
+    ENDED = (Status.EXPIRED, Status.CANCELLED, Status.FORFEITED)
 
     number = models.CharField(max_length=50, unique=True, validators=[validate_identifier])
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="grants")
@@ -142,7 +146,18 @@ class Grant(ExerciseVerbs, models.Model):
         "effective expiration date",
         help_text="Recomputed by every change that can move it; read by the nightly job.",
     )
-    expiration_clause = models.CharField(max_length=10, default="5a")
+    expiration_clause = models.CharField(
+        max_length=10,
+        default="term",
+        choices=[
+            ("term", "end of the term"),
+            ("window", "window after termination"),
+            ("tolling", "window after termination, counted in days registration allowed"),
+            ("section16", "Section 16(b) extension of the window"),
+        ],
+        help_text="The kind of rule that set the expiration date: term, window, tolling or "
+        "section16.",
+    )
     returned_shares = models.PositiveBigIntegerField(
         default=0, help_text="Shares returned to the plan reserve (forfeited or expired)."
     )
@@ -152,6 +167,8 @@ class Grant(ExerciseVerbs, models.Model):
         help_text="The next night the nightly job must look at this grant (an expiry warning "
         "or the expiry itself); empty once nothing more is due.",
     )
+    forfeited_on = models.DateField(null=True, blank=True)
+    forfeiture_reason = models.CharField(max_length=300, blank=True)
     cancellation_reason = models.CharField(
         max_length=300,
         blank=True,
@@ -295,6 +312,11 @@ class Grant(ExerciseVerbs, models.Model):
             termination=termination.as_rules() if termination else None,
             suspensions=self.company.suspension_periods(),
             liability_windows=self.optionee.liability_periods(),
+            accelerated=self.terms.as_rules().accelerates(
+                termination.as_rules() if termination else None
+            ),
+            holds=self.optionee.hold_periods(),
+            forfeited_on=self.forfeited_on,
         )
 
     def expiration(
@@ -318,11 +340,11 @@ class Grant(ExerciseVerbs, models.Model):
     def vested_shares(self, on: dt.date) -> int:
         on = require_date(on, "The date")
         facts = self.facts()
-        return rules.vested_shares(facts.installments, on, facts.service_end)
+        return facts.vested(on)
 
     def forfeited_shares(self) -> int:
         facts = self.facts()
-        return rules.forfeited_shares(facts.installments, facts.service_end)
+        return facts.forfeited
 
     def exercised_shares(self) -> int:
         """Shares exercised or reserved by a pending request (see ``pending_shares``)."""
@@ -335,7 +357,7 @@ class Grant(ExerciseVerbs, models.Model):
     def exercisable_shares(self, on: dt.date) -> int:
         on = require_date(on, "The date")
         facts = self.facts()
-        if self.status in self.ENDED:
+        if self.closed_on(on, facts):
             return 0
         return rules.exercisable_shares(
             installments=facts.installments,
@@ -343,7 +365,8 @@ class Grant(ExerciseVerbs, models.Model):
             exercised=facts.exercised,
             service_end=facts.service_end,
             expires_on=self.expiration(facts=facts).on,
-            suspensions=facts.suspensions,
+            suspensions=facts.blocked,
+            accelerated=facts.accelerated,
         )
 
     def position(
@@ -357,23 +380,25 @@ class Grant(ExerciseVerbs, models.Model):
         on = on or self.company.today()
         facts = self.facts()
         expires = self.expiration(facts=facts)
-        vested = rules.vested_shares(facts.installments, on, facts.service_end)
-        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
+        vested = facts.vested(on)
+        forfeited = facts.forfeited
         upcoming = [
             i
             for i in sorted(facts.installments, key=lambda i: i.vest_date)
-            if i.vest_date > on and (facts.service_end is None or i.vest_date <= facts.service_end)
+            if not rules.is_vested(i, on, facts.service_end, facts.accelerated)
+            and (facts.service_end is None or facts.accelerated or i.vest_date <= facts.service_end)
         ]
         exercisable = (
             0
-            if self.status in self.ENDED
+            if self.closed_on(on, facts)
             else rules.exercisable_shares(
                 installments=facts.installments,
                 on=on,
                 exercised=facts.exercised,
                 service_end=facts.service_end,
                 expires_on=expires.on,
-                suspensions=facts.suspensions,
+                suspensions=facts.blocked,
+                accelerated=facts.accelerated,
             )
         )
         price = self.company.closing_price(on) if closing_price is False else closing_price
@@ -404,17 +429,9 @@ class Grant(ExerciseVerbs, models.Model):
             ),
             status=status,
             status_label=Grant.Status(status).label,
+            ended_note=self.ended_note(on, facts),
+            hold=next((h for h in facts.holds if h.end is None or h.end >= on), None),
         )
-
-    def status_on(self, on: dt.date, expires: rules.Expiration | None = None) -> str:
-        """The status people see on ``on``: the rules' answer, not a stored field that the
-        nightly job has not caught up with. A grant past its last day is expired from the
-        next day on, whether or not the job has stored it yet (DOMAIN.md, paragraph 5)."""
-        if self.status not in Grant.ENDED:
-            expires = expires or self.expiration(as_of=on)
-            if on > expires.on:
-                return Grant.Status.EXPIRED
-        return self.status
 
     def schedule(self, on: dt.date | None = None) -> list[ScheduleRow]:
         """Each installment with what is vested, forfeited and exercised of it."""
@@ -424,9 +441,10 @@ class Grant(ExerciseVerbs, models.Model):
             ScheduleRow(
                 vest_date=item.vest_date,
                 shares=item.shares,
-                vested=item.vest_date <= on
-                and (facts.service_end is None or item.vest_date <= facts.service_end),
-                forfeited=facts.service_end is not None and item.vest_date > facts.service_end,
+                vested=rules.is_vested(item, on, facts.service_end, facts.accelerated),
+                forfeited=facts.service_end is not None
+                and not facts.accelerated
+                and item.vest_date > facts.service_end,
                 exercised=item.shares - remainder,
             )
             for item, remainder in rules.unexercised_by_installment(
@@ -465,9 +483,12 @@ class Grant(ExerciseVerbs, models.Model):
         """
         changed = []
         expires = self.expiration(as_of=today, facts=facts)
-        forfeited = rules.forfeited_shares(facts.installments, facts.service_end)
-        if self.status == Grant.Status.CANCELLED:
-            derived = {"returned_shares": self.shares, "next_action_on": None}
+        forfeited = facts.forfeited
+        if self.status in (Grant.Status.CANCELLED, Grant.Status.FORFEITED):
+            unexercised = rules.unexercised_shares(
+                shares=self.shares, exercised=facts.made, forfeited=forfeited
+            )
+            derived = {"returned_shares": forfeited + unexercised, "next_action_on": None}
             for name, value in derived.items():
                 if getattr(self, name) != value:
                     setattr(self, name, value)
@@ -502,34 +523,6 @@ class Grant(ExerciseVerbs, models.Model):
                 setattr(self, name, value)
                 changed.append(name)
         return changed
-
-    def cancel(self, why: str) -> None:
-        """Cancel a grant recorded in error, with the reason, while nothing of it has been
-        exercised or requested: every share returns to the plan's reserve and nothing is
-        exercisable; the grant stays in the book with its history. A correction is a
-        cancellation and a new grant."""
-        why = (why or "").strip()
-        if not why:
-            raise ValidationError("Say why the grant is cancelled.", code="no_reason")
-        with transaction.atomic():
-            grant = Grant.objects.select_for_update(of=("self",)).get(pk=self.pk)
-            if grant.status == Grant.Status.CANCELLED:
-                raise ValidationError(
-                    f"Grant {grant.number} is already cancelled.", code="already_cancelled"
-                )
-            if grant.exercises.filter(status__in=Exercise.TAKEN).exists():
-                raise ValidationError(
-                    f"Shares of grant {grant.number} have been exercised or requested: a "
-                    f"grant is cancelled as recorded in error only while nothing of it has "
-                    f"been exercised. Cancel its exercises first, if they too were in error.",
-                    code="exercised",
-                )
-            grant.status, grant.cancellation_reason = Grant.Status.CANCELLED, why[:300]
-            grant.returned_shares, grant.next_action_on = grant.shares, None
-            grant.save(
-                update_fields=["status", "cancellation_reason", "returned_shares", "next_action_on"]
-            )
-        self.refresh_from_db()
 
     def warning_lead_days(self) -> int:
         """How much earlier than its day an expiry warning is given: none by e-mail (it
@@ -571,30 +564,6 @@ class Grant(ExerciseVerbs, models.Model):
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-    def acknowledgement(self) -> Acknowledgement | None:
-        """The optionee's acknowledgement of the current documents, if given."""
-        return next(
-            (
-                a
-                for a in self.acknowledgements.all()
-                if a.documents_version == self.documents_version
-            ),
-            None,
-        )
-
-    def acknowledge(self, user) -> Acknowledgement:
-        """Record that the optionee acknowledged receipt of the grant and its attachments
-        and that it is the entire understanding (the statements closing the agreement):
-        who, when, and which version of the documents. Acknowledging twice keeps the first."""
-        if user is None or user.pk != self.optionee.user_id:
-            raise ValidationError(
-                "Only the optionee acknowledges receipt of the grant.", code="not_optionee"
-            )
-        acknowledgement, _ = Acknowledgement.objects.get_or_create(
-            grant=self, documents_version=self.documents_version, defaults={"user": user}
-        )
-        return acknowledgement
 
 
 def reinstatement_notice(grant: Grant, today: dt.date) -> Notice:

@@ -38,6 +38,7 @@ class Notice(models.Model):
         EXPIRY_WARNING = "expiry_warning", "Expiry warning"
         EXPIRED = "expired", "Option expired"
         REINSTATED = "reinstated", "Option exercisable again"
+        FORFEITED = "forfeited", "Option forfeited"
         GENERAL = "general", "General"
 
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="notices")
@@ -225,11 +226,19 @@ class Notice(models.Model):
         )
 
     def mail_notice_days(self) -> int:
-        """How long after deposit a mailed notice takes effect: the grant's terms (five days
-        for the seed)."""
-        return (
-            self.grant.terms.mail_notice_days if self.grant_id else rules.Terms().mail_notice_days
-        )
+        """How long after deposit a mailed notice takes effect: the grant's agreement form
+        (five days for the seed). A notice about no one grant (an exercise hold, a change of
+        address) takes the longest delay among the forms of the optionee's grants, so it
+        counts no earlier than any of their agreements allows; the seed form's when there
+        is none."""
+        if self.grant_id:
+            return self.grant.terms.mail_notice_days
+        days = None
+        if self.optionee_id:
+            days = self.optionee.grants.aggregate(days=models.Max("terms__mail_notice_days"))[
+                "days"
+            ]
+        return rules.Terms().mail_notice_days if days is None else days
 
     def clean(self):
         """Paragraph 9: the dates a notice takes effect from must be dates the book keeps
@@ -267,3 +276,31 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grant} acknowledged {self.acknowledged_at:%Y-%m-%d}"
+
+
+class AcknowledgementVerbs:
+    """The optionee's acknowledgement of a grant's documents, part of ``Grant``."""
+
+    def acknowledgement(self) -> Acknowledgement | None:
+        """The optionee's acknowledgement of the current documents, if given."""
+        return next(
+            (
+                a
+                for a in self.acknowledgements.all()
+                if a.documents_version == self.documents_version
+            ),
+            None,
+        )
+
+    def acknowledge(self, user) -> Acknowledgement:
+        """Record that the optionee acknowledged receipt of the grant and its attachments
+        and that it is the entire understanding (the statements closing the agreement):
+        who, when, and which version of the documents. Acknowledging twice keeps the first."""
+        if user is None or user.pk != self.optionee.user_id:
+            raise ValidationError(
+                "Only the optionee acknowledges receipt of the grant.", code="not_optionee"
+            )
+        acknowledgement, _ = Acknowledgement.objects.get_or_create(
+            grant=self, documents_version=self.documents_version, defaults={"user": user}
+        )
+        return acknowledgement

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from grants import rules
+from grants import events, rules
 from grants.audit import AuditSource
 from grants.models.company import Company
 from grants.models.dates import require_date
@@ -141,6 +141,9 @@ class Optionee(models.Model):
     def liability_periods(self) -> list[rules.Period]:
         return [rules.Period(w.start, w.end) for w in self.section16_windows.all()]
 
+    def hold_periods(self) -> list[rules.Period]:
+        return [rules.Period(h.start, h.end) for h in self.holds.all()]
+
     # -- verbs
 
     def open_portal_account(self):
@@ -173,6 +176,34 @@ class Optionee(models.Model):
             self.save(update_fields=["user"])
         return user
 
+    def hold_exercise(
+        self, start: dt.date, end: dt.date | None = None, why: str = ""
+    ) -> ExerciseHold:
+        """Hold the optionee's exercises from ``start`` (through ``end``, or until lifted):
+        no exercise of any of their grants on a day inside the hold (a pending for-cause
+        determination, say). It extends no window. The optionee is told in writing."""
+        start = require_date(start, "The first day of the hold")
+        if end is not None:
+            end = require_date(end, "The last day of the hold")
+            if end < start:
+                raise ValidationError("The hold cannot end before it starts.", code="hold_order")
+        why = (why or "").strip()
+        if not why:
+            raise ValidationError("Say why the exercises are held.", code="no_reason")
+        with transaction.atomic():
+            hold = ExerciseHold.objects.create(optionee=self, start=start, end=end, reason=why)
+            until = f"through {end:%B %-d, %Y}" if end else "until the company lifts it"
+            notice = _tell(
+                self,
+                "Your option exercises are on hold",
+                f"The company holds the exercise of your options from {start:%B %-d, %Y} "
+                f"{until} ({why}). No notice of exercise can be accepted on those days. "
+                f"The hold does not extend the last day of any option.",
+            )
+            hold.notice = notice
+            hold.save(update_fields=["notice"])
+        return hold
+
     def refresh_warning_days(self) -> None:
         """Recompute the next nightly action of the optionee's outstanding grants, after
         the way notices reach them changed (``Grant.warning_lead_days``)."""
@@ -189,14 +220,13 @@ class Optionee(models.Model):
         for optionee in Optionee.objects.filter(user=instance, email=""):
             optionee.refresh_warning_days()
 
-    def _check_termination(self, on: object, reason: str, grants: list[Grant]) -> dt.date:
-        """The checks a termination must pass before it is recorded or previewed."""
+    def _check_termination(
+        self, on: object, reason: str, grants: list[Grant]
+    ) -> tuple[dt.date, str]:
+        """The checks a termination must pass before it is recorded or previewed; returns
+        the date and the reason as one of OCF's seven."""
         on = require_date(on, "The termination date")
-        if reason not in rules.TERMINATION_REASONS:
-            raise ValidationError(
-                f"“{reason}” is not a termination reason; use other, disability or death.",
-                code="bad_reason",
-            )
+        reason = rules.termination_reason(reason)
         standing = self.active_termination()
         if standing is not None:
             raise ValidationError(
@@ -212,23 +242,24 @@ class Optionee(models.Model):
                     f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
                     code="termination_before_grant",
                 )
-        return on
+        return on, reason
 
     def preview_termination(self, on: dt.date, reason: str) -> list[TerminationEffect]:
         """What a termination on ``on`` would do to each grant, before it is recorded:
         shares vested at termination, forfeited, and the new expiration with its clause."""
         grants = list(self.grants.with_facts())
-        on = self._check_termination(on, reason, grants)
+        on, reason = self._check_termination(on, reason, grants)
         hypothetical = rules.Termination(on, reason)
         effects = []
         for grant in grants:
             facts = dataclasses.replace(grant.facts(), termination=hypothetical)
+            accelerated = grant.terms.as_rules().accelerates(hypothetical)
             effects.append(
                 TerminationEffect(
                     grant=grant,
-                    vested=rules.vested_shares(facts.installments, on, on),
+                    vested=rules.vested_shares(facts.installments, on, on, accelerated),
                     exercised=facts.exercised,
-                    forfeited=rules.forfeited_shares(facts.installments, on),
+                    forfeited=rules.forfeited_shares(facts.installments, on, accelerated),
                     expires_before=grant.expiration(),
                     expires=grant.expiration(facts=facts),
                 )
@@ -238,19 +269,22 @@ class Optionee(models.Model):
     def terminate(
         self, on: dt.date, reason: str = rules.REASON_OTHER, *, note: str = ""
     ) -> Termination:
-        """Record the end of continuous service (paragraph 5b).
+        """Record the end of continuous service (seed paragraph 5b).
 
-        ``reason`` is "other", "disability" or "death" (then ``on`` is the date of death).
-        Vesting stops on ``on``; unvested shares are forfeited on it (5c); every grant's
-        expiration date is recomputed. A second termination while one stands is refused:
-        reverse the first (``Termination.reverse``) to correct it.
+        ``reason`` is one of OCF's seven termination reasons (``rules.TERMINATION_REASONS``;
+        "other", "disability" and "death" are read as the involuntary ones); for a death,
+        ``on`` is the date of death. Vesting stops on ``on`` and unvested shares are
+        forfeited on it (5c), unless the grant's agreement form accelerates vesting for the
+        reason; every grant's expiration date is recomputed from its form's window. A
+        second termination while one stands is refused: reverse the first
+        (``Termination.reverse``) to correct it.
         """
         with transaction.atomic():
             # FOR NO KEY UPDATE: an exercise holding a grant's lock inserts its notice, which
             # takes a key-share lock on the optionee; FOR UPDATE here would deadlock with it.
             optionee = Optionee.objects.select_for_update(no_key=True).get(pk=self.pk)
             grants = list(optionee.grants.select_for_update())
-            on = optionee._check_termination(on, reason, grants)
+            on, reason = optionee._check_termination(on, reason, grants)
             termination = Termination.objects.create(
                 optionee=optionee,
                 on=on,
@@ -444,13 +478,18 @@ class Termination(models.Model):
     """The end of an optionee's continuous service (paragraph 5b)."""
 
     class Reason(models.TextChoices):
-        OTHER = rules.REASON_OTHER, "Any other reason, or none"
-        DISABILITY = rules.REASON_DISABILITY, "Permanent and total disability"
-        DEATH = rules.REASON_DEATH, "Death"
+        # The Open Cap Format's ``TerminationWindowType``.
+        VOLUNTARY_OTHER = rules.VOLUNTARY_OTHER, "Voluntary: other reason, or none"
+        VOLUNTARY_GOOD_CAUSE = rules.VOLUNTARY_GOOD_CAUSE, "Voluntary: for good cause"
+        VOLUNTARY_RETIREMENT = rules.VOLUNTARY_RETIREMENT, "Voluntary: retirement"
+        INVOLUNTARY_OTHER = rules.INVOLUNTARY_OTHER, "Involuntary: other reason, or none"
+        INVOLUNTARY_DEATH = rules.INVOLUNTARY_DEATH, "Death"
+        INVOLUNTARY_DISABILITY = rules.INVOLUNTARY_DISABILITY, "Permanent and total disability"
+        INVOLUNTARY_WITH_CAUSE = rules.INVOLUNTARY_WITH_CAUSE, "Involuntary: for cause"
 
     optionee = models.ForeignKey(Optionee, on_delete=models.PROTECT, related_name="terminations")
     on = models.DateField("termination date")
-    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.CharField(max_length=30, choices=Reason.choices)
     date_of_death = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
@@ -539,3 +578,73 @@ class Section16Window(models.Model):
 
     def __str__(self) -> str:
         return f"{self.optionee}: {self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
+
+
+class ExerciseHold(models.Model):
+    """Days on which the company holds an optionee's exercises (a pending for-cause
+    determination, say): no exercise of any of their grants on a day inside it. It extends
+    no window (DOMAIN.md)."""
+
+    optionee = models.ForeignKey(Optionee, on_delete=models.CASCADE, related_name="holds")
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True, help_text="Empty while it lasts.")
+    reason = models.CharField(max_length=300)
+    notice = models.OneToOneField(
+        "Notice", on_delete=models.PROTECT, null=True, blank=True, related_name="hold"
+    )
+
+    history = HistoricalRecords(bases=[AuditSource])
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = "exercise hold"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="hold_ends_after_start",
+                violation_error_message="The hold cannot end before it starts.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        until = f"{self.end:%Y-%m-%d}" if self.end else "(open)"
+        return f"{self.optionee}: held {self.start:%Y-%m-%d} – {until}"
+
+    def end_on(self, end: dt.date) -> None:
+        """Lift the hold: ``end`` is its last day. The optionee is told in writing."""
+        end = require_date(end, "The last day of the hold")
+        if end < self.start:
+            raise ValidationError(
+                f"The hold started on {self.start:%Y-%m-%d}; its last day cannot be before.",
+                code="hold_order",
+            )
+        with transaction.atomic():
+            self.end = end
+            self.save(update_fields=["end"])
+            _tell(
+                self.optionee,
+                "The hold on your option exercises is lifted",
+                f"The hold on the exercise of your options that began on "
+                f"{self.start:%B %-d, %Y} ends with {end:%B %-d, %Y}. From the next day "
+                f"your notices of exercise are accepted again, within each option's terms.",
+            )
+
+
+def _tell(optionee: Optionee, subject: str, body: str) -> Notice:
+    """A general notice to the optionee about their exercises: e-mailed today when they
+    have an address, else a letter to mail today. Call inside the verb's transaction."""
+    today = optionee.company.today()
+    e_mail = bool(optionee.email_address)
+    notice = Notice.objects.create(
+        company=optionee.company,
+        optionee=optionee,
+        direction=Notice.Direction.TO_OPTIONEE,
+        method=Notice.Method.EMAIL if e_mail else Notice.Method.MAIL,
+        kind=Notice.Kind.GENERAL,
+        subject=subject,
+        body=body,
+        sent_on=today if e_mail else None,
+        mail_by=None if e_mail else today,
+    )
+    events.notices_given.send(sender=Notice, notices=[notice])
+    return notice

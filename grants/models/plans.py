@@ -3,6 +3,7 @@ set differently."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -115,35 +116,44 @@ class Plan(models.Model):
 
 
 class GrantTerms(models.Model):
-    """The terms of a grant that another agreement may set differently.
-
-    The defaults are the seed agreement's (see ``grants.rules.Terms``).
-    """
-
-    _seed = rules.Terms()
+    """An agreement form: the terms a company's option agreements of one kind state, as data
+    in the Open Cap Format's vocabulary (DOMAIN.md, "agreement forms as data"). Every grant
+    carries one; the rules read it (``as_rules``). The seed agreement is one form among
+    others; files of forms are read and written by ``grants.agreement_forms``."""
 
     name = models.CharField(max_length=200, unique=True)
-    minimum_exercise = models.PositiveIntegerField(default=_seed.minimum_exercise)
-    months_after_termination = models.PositiveSmallIntegerField(
-        default=_seed.months_after_termination
+    minimum_exercise = models.PositiveIntegerField(help_text="Shares, at the least, per exercise.")
+    small_installment_exception = models.BooleanField(
+        default=False,
+        help_text="The whole of an installment smaller than the minimum may be exercised "
+        "(the seed's exception 3(a)).",
     )
-    months_after_disability = models.PositiveSmallIntegerField(
-        default=_seed.months_after_disability
+    final_exercise_exception = models.BooleanField(
+        default=False,
+        help_text="The final exercise of every remaining share may be below the minimum "
+        "(the seed's exception 3(b)).",
     )
-    months_after_death = models.PositiveSmallIntegerField(default=_seed.months_after_death)
-    registration_tolling = models.BooleanField(default=_seed.registration_tolling)
-    section16_extension = models.BooleanField(default=_seed.section16_extension)
-    section16_days_after_liability = models.PositiveSmallIntegerField(
-        default=_seed.section16_days_after_liability
+    # One row per OCF termination reason: {"reason", "period", "period_type", "vesting",
+    # "tolling", "section16"} (see ``rules.Window``).
+    windows = models.JSONField(default=list, help_text="The exercise window for each reason.")
+    section16_days_after_liability = models.PositiveSmallIntegerField(null=True, blank=True)
+    section16_cap_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    section16_cap_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    payment_methods = models.JSONField(
+        default=list, help_text="How the price may be paid: cash, check, regt, net."
     )
-    section16_cap_months = models.PositiveSmallIntegerField(default=_seed.section16_cap_months)
-    section16_cap_days = models.PositiveSmallIntegerField(default=_seed.section16_cap_days)
-    mail_notice_days = models.PositiveSmallIntegerField(default=_seed.mail_notice_days)
+    mail_notice_days = models.PositiveSmallIntegerField(
+        help_text="Days after deposit in the mail that a notice the company mails takes effect."
+    )
+    agreement_text = models.TextField(
+        blank=True, help_text="The agreement's own text, shown in the portal with each grant."
+    )
 
     history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
-        verbose_name_plural = "grant terms"
+        verbose_name = "agreement form"
+        verbose_name_plural = "agreement forms"
         constraints = [
             models.CheckConstraint(
                 condition=Q(minimum_exercise__gt=0),
@@ -156,15 +166,137 @@ class GrantTerms(models.Model):
         return self.name
 
     def as_rules(self) -> rules.Terms:
-        return rules.Terms(
-            minimum_exercise=self.minimum_exercise,
-            months_after_termination=self.months_after_termination,
-            months_after_disability=self.months_after_disability,
-            months_after_death=self.months_after_death,
-            registration_tolling=self.registration_tolling,
-            section16_extension=self.section16_extension,
-            section16_days_after_liability=self.section16_days_after_liability,
-            section16_cap_months=self.section16_cap_months,
-            section16_cap_days=self.section16_cap_days,
-            mail_notice_days=self.mail_notice_days,
+        """The form as the rules read it (kept with the row: a page of grants under one form
+        reads it once)."""
+        cached = self.__dict__.get("_rules")
+        if cached is None:
+            cached = self.__dict__["_rules"] = rules.Terms(
+                minimum_exercise=self.minimum_exercise,
+                small_installment_exception=self.small_installment_exception,
+                final_exercise_exception=self.final_exercise_exception,
+                windows=tuple(rules.Window(**row) for row in self.windows),
+                section16_days_after_liability=self.section16_days_after_liability or 0,
+                section16_cap_months=self.section16_cap_months or 0,
+                section16_cap_days=self.section16_cap_days or 0,
+                payment_methods=tuple(self.payment_methods),
+                mail_notice_days=self.mail_notice_days,
+            )
+        return cached
+
+    def in_words(self) -> list[str]:
+        """The form's terms in plain words, from its data, for the portal and the page of
+        a grant (no other agreement's paragraph numbers)."""
+        terms = self.as_rules()
+        exceptions = [
+            *(
+                [
+                    f"an installment of fewer than {terms.minimum_exercise:,} shares may be "
+                    f"exercised as a whole"
+                ]
+                if terms.small_installment_exception
+                else []
+            ),
+            *(
+                ["your final exercise may be for whatever is left"]
+                if terms.final_exercise_exception
+                else []
+            ),
+        ]
+        lines = [
+            "Exercise any number of whole shares."
+            if terms.minimum_exercise <= 1
+            else f"Exercise at least {terms.minimum_exercise:,} shares at a time, in whole "
+            f"shares" + (f"; {' and '.join(exceptions)}." if exceptions else ".")
+        ]
+        ways = {
+            rules.PAYMENT_CASH: "in cash",
+            rules.PAYMENT_CHECK: "by check",
+            rules.PAYMENT_REG_T: "through the broker-assisted Regulation T program (your "
+            "broker pays the company before your shares are issued)",
+            rules.PAYMENT_NET: "by a net exercise (shares are withheld at the exercise "
+            "date's closing price to pay the price)",
+        }
+        lines.append(
+            "Pay the exercise price " + ", or ".join(ways[m] for m in terms.payment_methods) + "."
         )
+        for window in terms.windows:
+            extras = []
+            if window.vesting == rules.ACCELERATE_ALL:
+                extras.append("every unvested share vests on the termination date")
+            else:
+                extras.append("only the shares vested on the termination date")
+            if window.tolling:
+                extras.append("days on which registration is suspended do not count")
+            if window.section16:
+                extras.append(
+                    f"if exercising would create short-swing liability under Section 16(b), "
+                    f"until {terms.section16_days_after_liability} days after the last such "
+                    f"day, at most {terms.section16_cap_months} months and "
+                    f"{terms.section16_cap_days} days after termination"
+                )
+            lines.append(
+                f"After {rules.REASON_LABELS[window.reason]}: "
+                + (
+                    "the option ends on the termination date itself"
+                    if window.period == 0
+                    else f"{window.words} after the termination date"
+                )
+                + f" ({'; '.join(extras)})."
+            )
+        lines.append(
+            f"Notices the company mails to you count {terms.mail_notice_days} days after "
+            f"mailing, or when you receive them if sooner."
+            if terms.mail_notice_days
+            else "Notices the company mails to you count from the day they are mailed."
+        )
+        return lines
+
+    def refresh_from_db(self, *args, **kwargs):
+        self.__dict__.pop("_rules", None)
+        super().refresh_from_db(*args, **kwargs)
+
+    @staticmethod
+    def fields_of(terms: rules.Terms) -> dict:
+        """The field values of a form that reads as ``terms``."""
+        return {
+            "minimum_exercise": terms.minimum_exercise,
+            "small_installment_exception": terms.small_installment_exception,
+            "final_exercise_exception": terms.final_exercise_exception,
+            "windows": [dataclasses.asdict(window) for window in terms.windows],
+            "section16_days_after_liability": terms.section16_days_after_liability,
+            "section16_cap_months": terms.section16_cap_months,
+            "section16_cap_days": terms.section16_cap_days,
+            "payment_methods": list(terms.payment_methods),
+            "mail_notice_days": terms.mail_notice_days,
+        }
+
+    def grants_it_would_move(self, new: rules.Terms, today: dt.date) -> list[tuple]:
+        """The grants under this form whose last day or vesting ``new`` terms would change:
+        (grant number, old last day, new last day). Only a grant whose optionee's service
+        has ended can move (without a termination, the term sets the date)."""
+        from grants.models.grant import Grant
+        from grants.models.people import Termination
+
+        ended = Termination.objects.filter(reversed_at__isnull=True).values("optionee_id")
+        old = self.as_rules()
+        moved = []
+        for grant in (
+            Grant.objects.filter(terms=self, optionee_id__in=ended)
+            .exclude(status__in=Grant.ENDED)
+            .with_facts()
+        ):
+            facts = grant.facts()
+            before = grant.expiration(as_of=today, facts=facts)
+            after = rules.expiration(
+                term_end=grant.term_end,
+                terms=new,
+                termination=facts.termination,
+                suspensions=facts.suspensions,
+                liability_windows=facts.liability_windows,
+                today=today,
+            )
+            if before.on != after.on or old.accelerates(facts.termination) != new.accelerates(
+                facts.termination
+            ):
+                moved.append((grant.number, before.on, after.on))
+        return moved

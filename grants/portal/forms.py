@@ -36,6 +36,15 @@ class ExerciseForm(forms.Form):
     def __init__(self, *args, grant, user, at, **kwargs):
         super().__init__(*args, **kwargs)
         self.grant, self.user, self.at = grant, user, at
+        # Only the ways of paying the grant's agreement form allows.
+        allowed = grant.terms.payment_methods
+        field = self.fields["payment_method"]
+        field.choices = [(v, label) for v, label in Exercise.PaymentMethod.choices if v in allowed]
+        if "net" in allowed:
+            field.help_text += (
+                " Net exercise: shares worth the price at the exercise date's closing price "
+                "(rounded up to whole shares) are withheld, and you receive the rest."
+            )
         if not self.is_bound:
             self.initial.setdefault("submission_key", secrets.token_urlsafe(24))
         self.preview = None

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from grants import rules
 from grants.charts import vesting_chart
 from grants.models import Exercise, Grant, Notice, Optionee
 from grants.portal.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
@@ -69,6 +70,8 @@ def grant_detail(request, number: str):
     today = grant.company.today()
     schedule = grant.schedule(today)
     position = grant.position(today)
+    termination = grant.facts().termination
+    window = grant.terms.as_rules().window(termination.reason) if termination else None
     return render(
         request,
         "portal/grant_detail.html",
@@ -80,6 +83,8 @@ def grant_detail(request, number: str):
             "terms": grant.terms,
             "exercises": grant.exercises.all(),
             "acknowledgement": grant.acknowledgement(),
+            "window": window,
+            "termination_reason": rules.REASON_LABELS[termination.reason] if termination else "",
         },
     )
 

@@ -13,8 +13,9 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from grants import rules
+from grants.agreement_forms import seed_form
 from grants.db import in_lists
-from grants.models import ClosingPrice, Grant, GrantFacts, GrantTerms, Installment, Optionee, Plan
+from grants.models import ClosingPrice, Grant, GrantFacts, Installment, Optionee, Plan
 from grants.models.dates import require_date
 from grants.models.facts import people_facts
 from grants.validators import validate_identifier
@@ -130,7 +131,7 @@ def create_many(
             taken.update(
                 Grant.objects.filter(number__in=values).order_by().values_list("number", flat=True)
             )
-        terminations, windows, suspensions = people_facts(
+        people = people_facts(
             {spec["optionee"].pk for _, spec, *_ in checked},
             set(companies),
             batch_size=batch_size,
@@ -159,7 +160,7 @@ def create_many(
                 terms = spec.get("grant_terms")
                 if terms is None:
                     if standard is None:
-                        standard = GrantTerms.objects.get_or_create(name="Standard")[0]
+                        standard = seed_form()  # the seed agreement's, as a default
                     terms = standard
                 grant = Grant(
                     number=number,
@@ -178,9 +179,12 @@ def create_many(
                     GrantFacts(
                         installments=schedule,
                         exercised=0,
-                        termination=terminations.get(optionee.pk),
-                        suspensions=suspensions[plan.company_id],
-                        liability_windows=windows.get(optionee.pk, []),
+                        termination=people.terminations.get(optionee.pk),
+                        suspensions=people.suspensions[plan.company_id],
+                        liability_windows=people.windows.get(optionee.pk, []),
+                        accelerated=terms.as_rules().accelerates(
+                            people.terminations.get(optionee.pk)
+                        ),
                     ),
                     today[plan.company_id],
                 )

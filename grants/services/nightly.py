@@ -123,7 +123,7 @@ def expire(grant: Grant, expires: rules.Expiration, facts: GrantFacts) -> list[s
     grant.returned_shares = rules.returned_shares(
         shares=grant.shares,
         exercised=facts.made,
-        forfeited=rules.forfeited_shares(facts.installments, facts.service_end),
+        forfeited=facts.forfeited,
         expired=True,
     )
     grant.next_action_on = None
@@ -157,8 +157,8 @@ def expiry_notice(
         subject=f"Your option {grant.number} has expired",
         body=(
             f"Your option under grant {grant.number} expired at the end of business hours "
-            f"on {expires.on:%B %-d, %Y} (paragraph {expires.clause}: "
-            f"{expires.explanation}) and can no longer be exercised.{lapsed} "
+            f"on {expires.on:%B %-d, %Y} ({expires.explanation}) and can no longer be "
+            f"exercised.{lapsed} "
             f"{grant.returned_shares:,} unexercised shares returned to the plan."
         ),
         sent_on=as_of,
@@ -179,7 +179,7 @@ def warning_notice(
             f"Your option under grant {grant.number} can be exercised through the end of "
             f"business hours on {expires.on:%A, %B %-d, %Y}: "
             f"{days_left} day{'s' if days_left != 1 else ''} from {as_of:%B %-d, %Y}. "
-            f"Why this date: paragraph {expires.clause}, {expires.explanation} "
+            f"Why this date: {expires.explanation} "
             f"A notice of exercise counts from the business day it is received during "
             f"business hours."
         ),

@@ -64,8 +64,8 @@ def test_create_a_grant_with_a_schedule_shape(admin_page, screenshot):
     page.keyboard.type("Garcia")  # into the search box the click opened and focused
     page.get_by_role("option", name="Maria Garcia").click()
     page.get_by_label("Plan").select_option(label="Compensatory Benefit Plan")
-    expect(page.get_by_label("Grant terms")).to_have_value(
-        str(GrantTerms.objects.get(name="Standard").pk)
+    expect(page.get_by_label("Agreement form")).to_have_value(
+        str(GrantTerms.objects.get(name="Valence 2005 non-qualified stock option").pk)
     )
     page.get_by_label("Grant date").fill("2024-01-15")
     page.get_by_label("Shares granted").fill("12,000")
@@ -162,14 +162,14 @@ def test_record_a_termination_and_see_the_new_expiration(admin_page, screenshot)
     expect(page.get_by_role("heading", name="Record a termination of service")).to_be_visible()
     expect(page.get_by_label("Optionee")).to_have_value(str(garcia.pk))
     page.get_by_label("Termination date").fill(f"{today:%Y-%m-%d}")
-    expect(page.get_by_label("Any other reason, or none")).to_be_checked()
+    expect(page.get_by_label("Involuntary: other reason, or none")).to_be_checked()
     page.get_by_role("button", name="Preview").click()
 
     effect = page.get_by_role("row", name=re.compile("^VLNC-DEMO-0101"))
     expect(effect.get_by_role("cell").nth(6)).to_have_text(f"{new_expiration:%Y-%m-%d}")
     expect(effect.get_by_role("cell").nth(6)).to_have_css("white-space", "nowrap")
     expect(effect.get_by_role("cell").nth(7)).to_have_text(
-        f"Paragraph 5b: 3 months after the end of service on {today:%Y-%m-%d}."
+        f"3 months after termination on {today:%Y-%m-%d} (involuntary termination window)."
     )
     assert not Termination.objects.filter(optionee=garcia).exists()
     screenshot("admin-termination-preview")
@@ -181,11 +181,12 @@ def test_record_a_termination_and_see_the_new_expiration(admin_page, screenshot)
     expect(page.get_by_text(f"Service ended on {today:%Y-%m-%d}")).to_be_visible()
     grants = page.locator("#optionee-grants")
     expect(grants.get_by_role("row", name=re.compile("^VLNC-DEMO-0101"))).to_contain_text(
-        f"{new_expiration:%Y-%m-%d} (5b)"
+        f"{new_expiration:%Y-%m-%d}"
     )
     grants.get_by_role("link", name="VLNC-DEMO-0101").click()
     expect(page.get_by_role("heading", name="Effective expiration")).to_be_visible()
     expect(page.locator("#grant-expiration")).to_contain_text(
-        f"{new_expiration:%Y-%m-%d} (paragraph 5b)"
+        f"{new_expiration:%Y-%m-%d}: 3 months after termination on {today:%Y-%m-%d} "
+        f"(involuntary termination window)."
     )
     assert Grant.objects.get(number="VLNC-DEMO-0101").expires_on == new_expiration

@@ -150,7 +150,7 @@ class Command(FeedCommand):
             terms = self.terms.get(record.terms)
             if terms is None:
                 raise ValidationError(
-                    f"terms: there are no grant terms named “{record.terms}”; the terms are: "
+                    f"terms: there is no agreement form named “{record.terms}”; the forms are: "
                     f"{', '.join(self.terms) or 'none yet'}."
                 )
         optionee, created = self.optionee_for(line.optionee)
