@@ -276,7 +276,7 @@ def write(form: GrantTerms) -> dict:
     terms = form.as_rules()
     tolling = [w.reason for w in terms.windows if w.tolling]
     section16 = [w.reason for w in terms.windows if w.section16]
-    order = {reason: i for i, reason in enumerate(_EXPORT_ORDER)}
+    order = {reason: i for i, reason in enumerate(EXPORT_ORDER)}
     return {
         "name": form.name,
         "minimum_exercise": terms.minimum_exercise,
@@ -311,7 +311,7 @@ def write(form: GrantTerms) -> dict:
 
 
 # DOMAIN.md lists the windows with the five "other" reasons first, then disability and death.
-_EXPORT_ORDER = (
+EXPORT_ORDER = (
     rules.VOLUNTARY_OTHER,
     rules.VOLUNTARY_GOOD_CAUSE,
     rules.VOLUNTARY_RETIREMENT,

@@ -180,6 +180,11 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
             company=company, name=name, defaults={"rate": Decimal(rate)}
         )
     _prices(company, today)
+    if company.formation_date is None:
+        # OCF's issuer needs a formation date. The agreement does not give Valence's, so the
+        # demo records an illustrative one; a real company enters its own in the back office.
+        company.formation_date = dt.date(1989, 1, 1)
+        company.save(update_fields=["formation_date"])
 
     akridge = grant.optionee
     if akridge.user is None:

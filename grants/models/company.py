@@ -79,6 +79,25 @@ class Company(models.Model):
         help_text="When the nightly job warns an optionee that an option is about to expire.",
     )
 
+    # The issuer's facts the Open Cap Format requires (docs/ocf.md); not used by the rules.
+    formation_date = models.DateField(
+        null=True, blank=True, help_text="The day the company was formed (incorporated)."
+    )
+    country_of_formation = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[
+            RegexValidator(r"^[A-Z]{2}$", "Give the country as its ISO 3166-1 code, e.g. US.")
+        ],
+        help_text="ISO 3166-1 alpha-2 code, e.g. US.",
+    )
+    country_subdivision_of_formation = models.CharField(
+        max_length=3,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{1,3}$", "Give the state as its code, e.g. DE.")],
+        help_text="The state or province of formation (its ISO 3166-2 code, e.g. DE).",
+    )
+
     history = HistoricalRecords(bases=[AuditSource])
 
     class Meta:
