@@ -430,8 +430,12 @@ class _Writer:
         from grants.services.granting import create_many
 
         specs, wheres, existing = [], [], []
+        self.security_of = {}
         for security_id, (file, i, item) in self.index.issuances.items():
             where = _where(file, i, item)
+            if item["custom_id"] in self.security_of:
+                self.fail(f"{where}.custom_id: {item['custom_id']!r} names two options.")
+            self.security_of[item["custom_id"]] = security_id
             grant = Grant.objects.filter(number=item["custom_id"]).first()
             if grant is not None:
                 self._same_grant(grant, item, where)
@@ -625,8 +629,9 @@ class _Writer:
     def _events(self, grant: Grant) -> None:
         if grant.number not in self.new:
             return
+        security_id = self.security_of[grant.number]
         for file, i, event in sorted(
-            self.index.events.get(grant.number, []), key=lambda e: (e[2]["date"], e[1])
+            self.index.events.get(security_id, []), key=lambda e: (e[2]["date"], e[1])
         ):
             where, kind = _where(file, i, event), event["object_type"]
             on = _date(event["date"])
@@ -690,6 +695,14 @@ class _Writer:
         ):
             if termination is None or termination.on != on:
                 self.fail(f"{where}: shares cancelled at a termination the package does not state.")
+                return
+            unvested = grant.shares - facts.vested(on)
+            if int(Decimal(event["quantity"])) != unvested:
+                self.fail(
+                    f"{where}.quantity: {event['quantity']} shares cancelled at the termination "
+                    f"on {on:%Y-%m-%d}, but {unvested:,} of grant {grant.number} were unvested "
+                    f"then under its schedule."
+                )
             return
         expires = grant.expiration(as_of=self.today, facts=facts).on
         if cause == "expiry" or (cause is None and on >= expires):

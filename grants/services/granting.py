@@ -111,12 +111,12 @@ def create_many(
             raise Plan.DoesNotExist("A plan of these grants is no longer in the book.")
         companies = {plan.company_id: plan.company for plan in plans.values()}
         today = {pk: company.today() for pk, company in companies.items()}
-        todays: dict[dt.date, list[int]] = {}
-        for pk, day in today.items():
-            todays.setdefault(day, []).append(pk)
+        # The reserve as the book has recorded it (``Plan.reserve_available``, what
+        # check_books checks): shares of an option past its last day return when the
+        # nightly job records the expiry, that night. Never more than the plan allows.
         available = {pk: plan.share_reserve for pk, plan in plans.items()}
         for plan_id, used in Plan.used_by_plan(
-            Grant.objects.filter(plan_id__in=list(plans)), todays
+            Grant.objects.filter(plan_id__in=list(plans))
         ).values_list("plan", "used"):
             available[plan_id] -= used
         closing: dict[tuple[int, dt.date], Decimal] = {}
