@@ -515,7 +515,7 @@ class _Writer:
             )
             return
         as_of = _date(self.package.manifest["as_of"])
-        [(_, made)] = list(export._exercises_of([grant], as_of))
+        [(_, made)] = list(export.grants_with_facts(Grant.objects.filter(pk=grant.pk), as_of))
         book = Counter(_event_key(e) for e in export._transactions(grant, made, as_of))
         package = Counter(
             _event_key(e) for _, _, e in self.index.events.get(item["security_id"], [])
