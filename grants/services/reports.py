@@ -1,0 +1,348 @@
+"""The auditors' reports read from the book: the 10-K option table (``option_rollforward``)
+and the ASC 718 expense (``expense_report``), for one company and optionally one plan.
+
+Every grant is read as flat tuples in a fixed number of queries whatever the size of the
+book (grants, installments in grant order, exercises, terminations, closing prices), and
+handed to the pure functions of ``grants.rollforward`` and ``grants.expense``; no model
+object is built per grant. ``docs/reports.md`` states the definitions.
+
+"As it stood": the table of a closed period reads the book as it was at the end of its
+last day (midnight in the company's time zone). A fact about a grant that was already on
+the book then, recorded afterwards (a late termination or its reversal, a late exercise,
+a late forfeiture; any later change of the grant's stored expiration date), is left out,
+unless ``restate``. A grant recorded after the period (a book loaded afterwards) counts
+with all its facts: the period never had a table without it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from grants import expense, rules
+from grants.models import (
+    ClosingPrice,
+    Company,
+    Exercise,
+    Grant,
+    GrantTerms,
+    Installment,
+    Plan,
+    Termination,
+)
+from grants.rollforward import Option, Table, table, vesting_end
+
+
+def period_end(company: Company, end: dt.date) -> dt.datetime:
+    """The moment the day ``end`` ends in the company's time zone."""
+    midnight = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0))
+    return midnight.replace(tzinfo=ZoneInfo(company.time_zone))
+
+
+def check_period(start: dt.date, end: dt.date) -> None:
+    if start > end:
+        raise ValidationError(
+            f"The period must start on or before its end: --from {start:%Y-%m-%d} is after "
+            f"--to {end:%Y-%m-%d}.",
+            code="period_reversed",
+        )
+
+
+@dataclass(frozen=True)
+class _Book:
+    company: Company
+    plan: Plan | None
+    end: dt.date
+    restate: bool
+
+    @property
+    def cutoff(self) -> dt.datetime:
+        return period_end(self.company, self.end)
+
+    def grants(self):
+        grants = Grant.objects.filter(plan__company=self.company, grant_date__lte=self.end)
+        if self.plan is not None:
+            grants = grants.filter(plan=self.plan)
+        # A grant cancelled as recorded in error was never granted.
+        return grants.exclude(status=Grant.Status.CANCELLED)
+
+    def late(self, grant_recorded: dt.datetime, fact_recorded: dt.datetime | None) -> bool:
+        """Whether a fact recorded at ``fact_recorded`` is left out of the period."""
+        cutoff = self.cutoff
+        return (
+            not self.restate
+            and fact_recorded is not None
+            and grant_recorded < cutoff <= fact_recorded
+        )
+
+    def terminations(self) -> dict[int, list[tuple]]:
+        """Each optionee's terminations that may stand (as of the period's end, or now)."""
+        rows = Termination.objects.filter(optionee__company=self.company)
+        if self.restate:
+            rows = rows.filter(reversed_at__isnull=True)
+        else:
+            rows = rows.filter(Q(reversed_at__isnull=True) | Q(reversed_at__gte=self.cutoff))
+        found: dict[int, list[tuple]] = {}
+        for optionee_id, *row in rows.values_list(
+            "optionee_id", "on", "reason", "recorded_at", "reversed_at"
+        ):
+            found.setdefault(optionee_id, []).append(tuple(row))
+        return found
+
+    def standing(self, terminations: list[tuple], grant_recorded: dt.datetime):
+        """The termination that stood for a grant: the one not reversed, or, as it stood,
+        the one recorded and not yet reversed by the period's end."""
+        for on, reason, recorded_at, reversed_at in terminations:
+            if self.late(grant_recorded, recorded_at):
+                continue
+            if reversed_at is not None and not self.late(grant_recorded, reversed_at):
+                continue
+            return rules.Termination(on, reason)
+        return None
+
+    def as_stood(self, grant_ids: set[int]) -> dict[int, tuple]:
+        """(expires_on, forfeited_on) of each grant as its history held them at the
+        period's end, for the grants changed since."""
+        if self.restate:
+            return {}
+        history = Grant.history.model.objects
+        changed = set(
+            history.filter(history_date__gte=self.cutoff, id__in=grant_ids).values_list(
+                "id", flat=True
+            )
+        )
+        found = {}
+        for grant_id, expires_on, forfeited_on in (
+            history.filter(id__in=changed, history_date__lt=self.cutoff)
+            .order_by("id", "history_date", "history_id")
+            .values_list("id", "expires_on", "forfeited_on")
+        ):
+            found[grant_id] = (expires_on, forfeited_on)
+        return found
+
+
+def _prices(company: Company) -> tuple[list[dt.date], list[Decimal]]:
+    rows = list(
+        ClosingPrice.objects.filter(company=company).order_by("date").values_list("date", "price")
+    )
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _price_on(prices, on: dt.date) -> Decimal | None:
+    """The latest closing price on or before ``on``."""
+    dates, values = prices
+    at = bisect.bisect_right(dates, on)
+    return values[at - 1] if at else None
+
+
+def options(book: _Book) -> Iterator[tuple[int, Option]]:
+    """Each grant of ``book`` as the table reads it, in grant order."""
+    grants = list(
+        book.grants()
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "optionee_id",
+            "terms_id",
+            "grant_date",
+            "shares",
+            "exercise_price",
+            "expires_on",
+            "forfeited_on",
+            "created_at",
+            "valuation__fair_value_per_share",
+        )
+    )
+    ids = {row[0] for row in grants}
+    recorded = {row[0]: row[8] for row in grants}
+    exercises: dict[int, list] = {}
+    prices = _prices(book.company)
+    for grant_id, on, shares, created_at in (
+        Exercise.objects.filter(grant__in=book.grants(), status__in=Exercise.MADE)
+        .order_by("exercise_date", "pk")
+        .values_list("grant_id", "exercise_date", "shares", "created_at")
+    ):
+        if not book.late(recorded[grant_id], created_at):
+            exercises.setdefault(grant_id, []).append((on, shares, _price_on(prices, on)))
+    terminations = book.terminations()
+    stood = book.as_stood(ids)
+    terms = {}
+    installments = (
+        Installment.objects.filter(grant__in=book.grants())
+        .order_by("grant_id", "vest_date")
+        .values_list("grant_id", "vest_date", "shares")
+        .iterator(chunk_size=10_000)
+    )
+    pending = next(installments, None)
+    for (
+        pk,
+        optionee_id,
+        terms_id,
+        granted,
+        shares,
+        price,
+        expires_on,
+        forfeited_on,
+        at,
+        fv,
+    ) in grants:
+        schedule = []
+        while pending is not None and pending[0] <= pk:
+            if pending[0] == pk:
+                schedule.append(rules.Installment(pending[1], pending[2]))
+            pending = next(installments, None)
+        expires_on, forfeited_on = stood.get(pk, (expires_on, forfeited_on))
+        termination = book.standing(terminations.get(optionee_id, []), at)
+        accelerated = False
+        if termination is not None:
+            if (terms_id, termination.reason) not in terms:
+                form = GrantTerms.objects.get(pk=terms_id).as_rules()
+                terms[terms_id, termination.reason] = form.accelerates(termination)
+            accelerated = terms[terms_id, termination.reason]
+        yield (
+            pk,
+            Option(
+                grant_date=granted,
+                shares=shares,
+                exercise_price=price,
+                installments=schedule,
+                expires_on=expires_on,
+                exercises=exercises.get(pk, []),
+                termination_on=termination.on if termination else None,
+                accelerated=accelerated,
+                forfeited_on=forfeited_on,
+                fair_value=fv,
+            ),
+        )
+
+
+def option_rollforward(
+    company: Company,
+    start: dt.date,
+    end: dt.date,
+    *,
+    plan: Plan | None = None,
+    restate: bool = False,
+) -> Table:
+    """The 10-K option table of ``company`` (or of one ``plan``) for ``start`` to ``end``,
+    intrinsic values at the closing price of ``end`` (the latest on or before it)."""
+    check_period(start, end)
+    closing = company.closing_price(end)
+    book = _Book(company, plan, end, restate)
+    return table(
+        (option for _, option in options(book)), start, end, closing.price if closing else None
+    )
+
+
+# -- expense
+
+
+@dataclass
+class ExpenseLine:
+    """The expense of one period (or one grant in one period)."""
+
+    start: dt.date
+    end: dt.date
+    amount: Decimal
+
+
+@dataclass
+class ExpenseReport:
+    start: dt.date
+    end: dt.date
+    attribution: str
+    forfeiture_rate: Decimal | None
+    periods: list[ExpenseLine]
+    by_grant: dict[str, list[Decimal]]  # grant number -> expense per period
+    unrecognised: Decimal
+    unrecognised_years: Decimal | None  # weighted-average period, years
+    unvalued: list[str]  # grants with no fair value recorded: left out
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.periods), Decimal("0.00"))
+
+
+def periods(start: dt.date, end: dt.date, by: str) -> list[tuple[dt.date, dt.date]]:
+    """The calendar months, quarters or years that ``start`` to ``end`` cuts into, the
+    first and last cut at ``start`` and ``end``."""
+    months = {"month": 1, "quarter": 3, "year": 12}[by]
+    cuts, day = [], start
+    while day <= end:
+        first_month = (day.month - 1) // months * months + 1
+        following = dt.date(day.year, first_month, 1) + relativedelta(months=months)
+        last = min(end, following - dt.timedelta(days=1))
+        cuts.append((day, last))
+        day = last + dt.timedelta(days=1)
+    return cuts
+
+
+def expense_report(
+    company: Company,
+    start: dt.date,
+    end: dt.date,
+    *,
+    by: str = "quarter",
+    plan: Plan | None = None,
+    per_grant: bool = False,
+) -> ExpenseReport:
+    """ASC 718 expense of ``company`` (or one ``plan``) for each period of ``start`` to
+    ``end``, with the cost left to recognise at the end and the weighted-average period
+    over which it will be; the company's attribution and forfeiture policy; the book as it
+    is now (a restatement)."""
+    check_period(start, end)
+    policy = {
+        "attribution": company.expense_attribution,
+        "forfeiture_rate": company.forfeiture_rate,
+    }
+    cuts = periods(start, end, by)
+    totals = [Decimal("0.00")] * len(cuts)
+    by_grant: dict[str, list[Decimal]] = {}
+    unrecognised, weighted, unvalued = Decimal("0.00"), Decimal(0), []
+    book = _Book(company, plan, end, restate=True)
+    numbers = dict(book.grants().values_list("pk", "number"))
+    for pk, option in options(book):
+        if option.fair_value is None:
+            unvalued.append(numbers[pk])
+            continue
+        last, _, accelerated = vesting_end(option)
+        award = expense.Award(
+            grant_date=option.grant_date,
+            fair_value=option.fair_value,
+            installments=option.installments,
+            service_end=last,
+            accelerated=accelerated,
+        )
+        before = expense.cumulative_expense(award, start - dt.timedelta(days=1), **policy)
+        amounts = []
+        for index, (_, cut_end) in enumerate(cuts):
+            cumulative = expense.cumulative_expense(award, cut_end, **policy)
+            amounts.append(cumulative - before)
+            totals[index] += cumulative - before
+            before = cumulative
+        if per_grant and any(amounts):
+            by_grant[numbers[pk]] = amounts
+        left = expense.recognition(award, end, **policy)
+        unrecognised += left.unrecognised
+        weighted += left.unrecognised_years
+    return ExpenseReport(
+        start=start,
+        end=end,
+        attribution=company.expense_attribution,
+        forfeiture_rate=company.forfeiture_rate,
+        periods=[ExpenseLine(a, b, total) for (a, b), total in zip(cuts, totals, strict=True)],
+        by_grant=by_grant,
+        unrecognised=unrecognised,
+        unrecognised_years=(weighted / unrecognised).quantize(Decimal("0.01"))
+        if unrecognised
+        else None,
+        unvalued=sorted(unvalued),
+    )
