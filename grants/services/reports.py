@@ -35,6 +35,7 @@ from grants.models import (
     Grant,
     GrantTerms,
     Installment,
+    Optionee,
     Plan,
     Termination,
 )
@@ -346,3 +347,60 @@ def expense_report(
         else None,
         unvalued=sorted(unvalued),
     )
+
+
+# -- Form 3921
+
+
+@dataclass(frozen=True)
+class Form3921:
+    """The data of one IRS Form 3921 (exercise of an incentive stock option under
+    section 422(b)), one per ISO exercise made in the calendar year."""
+
+    optionee_id: int
+    optionee: str  # recipient's name
+    address: str  # recipient's address on file (for notices) at the end of the year
+    grant_number: str
+    granted_on: dt.date  # box 1
+    exercised_on: dt.date  # box 2
+    exercise_price: Decimal  # box 3, per share
+    fair_market_value: Decimal | None  # box 4, per share: the closing price of that day
+    shares: int  # box 5, shares transferred
+
+
+def form3921(company: Company, year: int) -> list[Form3921]:
+    """Every ISO exercise of ``company`` made in ``year`` as Form 3921 data, by optionee."""
+    exercises = list(
+        Exercise.objects.filter(
+            grant__plan__company=company,
+            grant__option_type=Grant.Type.ISO,
+            status__in=Exercise.MADE,
+            exercise_date__year=year,
+        )
+        .order_by("grant__optionee__legal_name", "exercise_date", "pk")
+        .values_list(
+            "grant__optionee_id",
+            "grant__optionee__legal_name",
+            "grant__number",
+            "grant__grant_date",
+            "exercise_date",
+            "price_per_share",
+            "shares",
+        )
+    )
+    addresses = Optionee.notice_addresses_on({row[0] for row in exercises}, dt.date(year, 12, 31))
+    prices = _prices(company)
+    return [
+        Form3921(
+            optionee_id=optionee_id,
+            optionee=name,
+            address=addresses.get(optionee_id, ""),
+            grant_number=number,
+            granted_on=granted,
+            exercised_on=exercised,
+            exercise_price=price,
+            fair_market_value=_price_on(prices, exercised),
+            shares=shares,
+        )
+        for optionee_id, name, number, granted, exercised, price, shares in exercises
+    ]
