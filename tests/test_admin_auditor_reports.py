@@ -85,6 +85,8 @@ def test_the_expense_page_has_its_chart_and_numbers(auditor, book):  # noqa: F81
     for text in ("$6,215.75", "$7,582.19", "$2,500.00", "0.17 years", "-7383.56", "C-LEAVER"):
         assert text in page, text
     assert "3 grant(s) have no fair value recorded" in page
+    download = auditor.get(EXPENSE, period(book, by="quarter", format="csv")).content.decode()
+    assert "2007-04-01,2007-06-30,-6174.54" in download.splitlines()  # a number, not text
 
 
 def test_form_3921_page(auditor, grant):
