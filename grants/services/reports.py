@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 
 from grants import expense, rules
 from grants.models import (
@@ -109,20 +109,52 @@ class _Book:
             return rules.Termination(on, reason)
         return None
 
-    def as_stood(self, grant_ids: set[int]) -> dict[int, tuple]:
-        """(expires_on, forfeited_on) of each grant as its history held them at the
-        period's end, for the grants changed since."""
+    def special(self):
+        """The grants read one by one: those with a termination that may stand, a
+        forfeiture, or (as it stood) a change recorded since the period's end although the
+        grant was on the book by then. The others are added up in the database
+        (``_add_plain``)."""
+        return self.grants().filter(self._special_condition())
+
+    def plain(self):
+        return self.grants().filter(~self._special_condition())
+
+    def _special_condition(self) -> Q:
+        terminations = Termination.objects.filter(optionee=OuterRef("optionee"))
+        if self.restate:
+            terminations = terminations.filter(reversed_at__isnull=True)
+        else:
+            terminations = terminations.filter(
+                Q(reversed_at__isnull=True) | Q(reversed_at__gte=self.cutoff)
+            )
+        condition = Q(Exists(terminations)) | Q(forfeited_on__isnull=False)
+        if not self.restate:
+            changed = Grant.history.model.objects.filter(
+                id=OuterRef("pk"), history_date__gte=self.cutoff
+            )
+            condition |= Q(Exists(changed), created_at__lt=self.cutoff)
+        return condition
+
+    def known_exercises(self):
+        """Exercises made, as it stood: one recorded after the period's end on a grant that
+        was on the book by then is left out (unless restating)."""
+        exercises = Exercise.objects.filter(status__in=Exercise.MADE)
+        if not self.restate:
+            exercises = exercises.exclude(
+                created_at__gte=self.cutoff, grant__created_at__lt=self.cutoff
+            )
+        return exercises
+
+    def as_stood(self, grants) -> dict[int, tuple]:
+        """(expires_on, forfeited_on) of each of ``grants`` as its history held them at
+        the period's end (the last version recorded before it)."""
         if self.restate:
             return {}
-        history = Grant.history.model.objects
-        changed = set(
-            history.filter(history_date__gte=self.cutoff, id__in=grant_ids).values_list(
-                "id", flat=True
-            )
-        )
         found = {}
         for grant_id, expires_on, forfeited_on in (
-            history.filter(id__in=changed, history_date__lt=self.cutoff)
+            Grant.history.model.objects.filter(
+                id__in=grants.values("pk"), history_date__lt=self.cutoff
+            )
             .order_by("id", "history_date", "history_id")
             .values_list("id", "expires_on", "forfeited_on")
         ):
@@ -144,12 +176,10 @@ def _price_on(prices, on: dt.date) -> Decimal | None:
     return values[at - 1] if at else None
 
 
-def options(book: _Book) -> Iterator[tuple[int, Option]]:
-    """Each grant of ``book`` as the table reads it, in grant order."""
+def options(book: _Book, selected) -> Iterator[tuple[int, Option]]:
+    """Each grant of ``selected`` (grants of ``book``) as the table reads it, in order."""
     grants = list(
-        book.grants()
-        .order_by("pk")
-        .values_list(
+        selected.order_by("pk").values_list(
             "pk",
             "optionee_id",
             "terms_id",
@@ -162,22 +192,21 @@ def options(book: _Book) -> Iterator[tuple[int, Option]]:
             "valuation__fair_value_per_share",
         )
     )
-    ids = {row[0] for row in grants}
     recorded = {row[0]: row[8] for row in grants}
     exercises: dict[int, list] = {}
     prices = _prices(book.company)
     for grant_id, on, shares, created_at in (
-        Exercise.objects.filter(grant__in=book.grants(), status__in=Exercise.MADE)
+        Exercise.objects.filter(grant__in=selected, status__in=Exercise.MADE)
         .order_by("exercise_date", "pk")
         .values_list("grant_id", "exercise_date", "shares", "created_at")
     ):
         if not book.late(recorded[grant_id], created_at):
             exercises.setdefault(grant_id, []).append((on, shares, _price_on(prices, on)))
     terminations = book.terminations()
-    stood = book.as_stood(ids)
+    stood = book.as_stood(selected)
     terms = {}
     installments = (
-        Installment.objects.filter(grant__in=book.grants())
+        Installment.objects.filter(grant__in=selected)
         .order_by("grant_id", "vest_date")
         .values_list("grant_id", "vest_date", "shares")
         .iterator(chunk_size=10_000)
@@ -238,9 +267,105 @@ def option_rollforward(
     check_period(start, end)
     closing = company.closing_price(end)
     book = _Book(company, plan, end, restate)
-    return table(
-        (option for _, option in options(book)), start, end, closing.price if closing else None
-    )
+    price = closing.price if closing else None
+    result = table((option for _, option in options(book, book.special())), start, end, price)
+    _add_plain(result, book)
+    return result
+
+
+def _add_plain(result: Table, book: _Book) -> None:
+    """Add the grants with no termination and no forfeiture, summed in the database.
+
+    Such a grant's shares leave by exercise, or lapse on the day after its last day; all
+    the grants of one exercise price and one last day move together, so a few grouped
+    sums (grants, exercises, installments vested by the end) give the same figures as
+    ``grants.rollforward.movements`` grant by grant (a test compares the two)."""
+    start, end = result.start, result.end
+    before = start - dt.timedelta(days=1)
+    plain = book.plain()
+
+    def upto(field: str, day: dt.date, column: str = "shares"):
+        return Sum(Case(When(**{f"{field}__lte": day}, then=F(column)), default=Value(0)))
+
+    key = ("exercise_price", "expires_on")
+    groups: dict[tuple, dict] = {}
+    for price, expires_on, total, granted_before in (
+        plain.values_list(*key)
+        .annotate(total=Sum("shares"), granted_before=upto("grant_date", before))
+        .order_by()
+    ):
+        groups[price, expires_on] = {
+            "total": total,
+            "granted_before": granted_before,
+            "exercised": 0,
+            "exercised_before": 0,
+            "exercised_end": 0,
+            "vested_end": 0,
+        }
+    exercises = book.known_exercises().filter(grant__in=plain)
+    for price, expires_on, total, by_before, by_end in (
+        exercises.values_list("grant__exercise_price", "grant__expires_on")
+        .annotate(
+            total=Sum("shares"),
+            by_before=upto("exercise_date", before),
+            by_end=upto("exercise_date", end),
+        )
+        .order_by()
+    ):
+        group = groups[price, expires_on]
+        group.update(exercised=total, exercised_before=by_before, exercised_end=by_end)
+    for price, expires_on, vested in (
+        Installment.objects.filter(grant__in=plain, vest_date__lte=end)
+        .values_list("grant__exercise_price", "grant__expires_on")
+        .annotate(vested=Sum("shares"))
+        .order_by()
+    ):
+        groups[price, expires_on]["vested_end"] = vested
+    prices = _prices(book.company)
+    for price, on, shares in (
+        exercises.filter(exercise_date__range=(start, end))
+        .values_list("grant__exercise_price", "exercise_date")
+        .annotate(shares=Sum("shares"))
+        .order_by()
+    ):
+        value = _price_on(prices, on)
+        if value is not None:
+            result.exercised_intrinsic += shares * max(Decimal(0), value - price)
+    for fair_value, shares in (
+        plain.filter(grant_date__gte=start, valuation__isnull=False)
+        .values_list("valuation__fair_value_per_share")
+        .annotate(shares=Sum("shares"))
+        .order_by()
+    ):
+        result.granted_fair_value += shares * fair_value
+        result.granted_valued += shares
+    spread_at = result.price
+    for (price, expires_on), g in groups.items():
+        lapses = expires_on + dt.timedelta(days=1)
+        lapsing = g["total"] - g["exercised"]
+        granted = g["total"] - g["granted_before"]
+        exercised = g["exercised_end"] - g["exercised_before"]
+        result.granted.add(granted, price)
+        result.exercised.add(exercised, price)
+        lapsed_before = lapsing if lapses <= before else 0
+        if start <= lapses <= end:
+            result.expired.add(lapsing, price)
+        outstanding_start = g["granted_before"] - g["exercised_before"] - lapsed_before
+        outstanding_end = g["total"] - g["exercised_end"] - (lapsing if lapses <= end else 0)
+        result.outstanding_start.add(outstanding_start, price)
+        result.outstanding_end.add(outstanding_end, price)
+        if not outstanding_end:
+            continue
+        exercisable = min(outstanding_end, max(0, g["vested_end"] - g["exercised_end"]))
+        result.exercisable_end.add(exercisable, price)
+        days_left = max(0, (expires_on - end).days)
+        spread = max(Decimal(0), spread_at - price) if spread_at is not None else Decimal(0)
+        for line, shares in (
+            (result.outstanding_end, outstanding_end),
+            (result.exercisable_end, exercisable),
+        ):
+            line.term_weight += shares * days_left
+            line.intrinsic += shares * spread
 
 
 # -- expense
@@ -310,7 +435,7 @@ def expense_report(
     unrecognised, weighted, unvalued = Decimal("0.00"), Decimal(0), []
     book = _Book(company, plan, end, restate=True)
     numbers = dict(book.grants().values_list("pk", "number"))
-    for pk, option in options(book):
+    for pk, option in options(book, book.grants()):
         if option.fair_value is None:
             unvalued.append(numbers[pk])
             continue
