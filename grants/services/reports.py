@@ -315,7 +315,8 @@ def _add_plain(result: Table, book: _Book) -> None:
         group = groups[price, expires_on]
         group.update(exercised=total, exercised_before=by_before, exercised_end=by_end)
     for price, expires_on, vested in (
-        Installment.objects.filter(grant__in=plain, vest_date__lte=end)
+        # Only the grants still outstanding at the end have exercisable shares.
+        Installment.objects.filter(grant__in=plain, grant__expires_on__gte=end, vest_date__lte=end)
         .values_list("grant__exercise_price", "grant__expires_on")
         .annotate(vested=Sum("shares"))
         .order_by()
