@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, Sum, Value, When
 
 from grants import expense, rules
 from grants.models import (
@@ -433,13 +433,24 @@ def expense_report(
     cuts = periods(start, end, by)
     totals = [Decimal("0.00")] * len(cuts)
     by_grant: dict[str, list[Decimal]] = {}
-    unrecognised, weighted, unvalued = Decimal("0.00"), Decimal(0), []
+    unrecognised, weighted = Decimal("0.00"), Decimal(0)
     book = _Book(company, plan, end, restate=True)
-    numbers = dict(book.grants().values_list("pk", "number"))
-    for pk, option in options(book, book.grants()):
-        if option.fair_value is None:
-            unvalued.append(numbers[pk])
-            continue
+    unvalued = list(
+        book.grants()
+        .filter(valuation__isnull=True)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    # The default policy adds up the grants whose service continues in the database; the
+    # others, and every grant when asked for per grant, are computed one by one.
+    summed = (
+        not per_grant
+        and company.expense_attribution == expense.STRAIGHT_LINE
+        and company.forfeiture_rate is None
+    )
+    selected = book.special() if summed else book.grants()
+    numbers = dict(selected.values_list("pk", "number")) if per_grant else {}
+    for pk, option in options(book, selected.filter(valuation__isnull=False)):
         last, _, accelerated = vesting_end(option)
         award = expense.Award(
             grant_date=option.grant_date,
@@ -460,6 +471,13 @@ def expense_report(
         left = expense.recognition(award, end, **policy)
         unrecognised += left.unrecognised
         weighted += left.unrecognised_years
+    if summed:
+        days = [start - dt.timedelta(days=1), *(cut_end for _, cut_end in cuts)]
+        cumulatives, left, left_years = _plain_straight_line(book, days)
+        for index in range(len(cuts)):
+            totals[index] += cumulatives[index + 1] - cumulatives[index]
+        unrecognised += left
+        weighted += left_years
     return ExpenseReport(
         start=start,
         end=end,
@@ -471,8 +489,42 @@ def expense_report(
         unrecognised_years=(weighted / unrecognised).quantize(Decimal("0.01"))
         if unrecognised
         else None,
-        unvalued=sorted(unvalued),
+        unvalued=unvalued,
     )
+
+
+def _plain_straight_line(book: _Book, days: list[dt.date]):
+    """The cumulative straight-line expense on each of ``days`` (the last is the report's
+    end) of the valued grants whose service continues, with what is left at the end and
+    its years: one query over their installments grouped by grant (the value vested by
+    each day, the last vesting date), each grant then read by
+    ``expense.straight_line_recognition``."""
+    vested_by = {
+        f"vested_{index}": Sum(Case(When(vest_date__lte=day, then=F("shares")), default=Value(0)))
+        for index, day in enumerate(days)
+    }
+    rows = (
+        Installment.objects.filter(grant__in=book.plain().filter(valuation__isnull=False))
+        .values_list("grant_id", "grant__grant_date", "grant__valuation__fair_value_per_share")
+        .annotate(total=Sum("shares"), last=Max("vest_date"), **vested_by)
+        .order_by()
+    )
+    cumulatives = [Decimal("0.00")] * len(days)
+    left, left_years = Decimal("0.00"), Decimal(0)
+    for _, granted, fair_value, shares, last, *vested in rows.iterator(chunk_size=10_000):
+        value = shares * fair_value
+        for index, day in enumerate(days):
+            found = expense.straight_line_recognition(
+                grant_date=granted,
+                last_vest=last,
+                value=value,
+                vested_value=vested[index] * fair_value,
+                on=day,
+            )
+            cumulatives[index] += found.cumulative
+        left += found.unrecognised
+        left_years += found.unrecognised_years
+    return cumulatives, left, left_years
 
 
 # -- Form 3921
