@@ -152,28 +152,37 @@ def recognition(
     return Recognition(cumulative, _cents(unrecognised), weighted)
 
 
-def straight_line_recognition(
+def straight_line_recognitions(
     *,
     grant_date: dt.date,
     last_vest: dt.date,
     value: Decimal,
-    vested_value: Decimal,
-    on: dt.date,
-) -> Recognition:
-    """``recognition`` of a grant whose service continues, under straight-line attribution
-    with forfeitures as they occur, from what the database can sum: the fair value of the
-    grant and of its shares vested by ``on``, and its last vesting date. The expense report
-    adds up most of a book this way (``grants.services.reports``); a test holds it equal to
-    ``recognition``."""
-    if on < grant_date:
-        expected = _cents(value)
-        return Recognition(Decimal("0.00"), expected, expected * _years(on, last_vest))
+    vested_values: Sequence[Decimal],
+    days: Sequence[dt.date],
+) -> list[Recognition]:
+    """``recognition`` on each of ``days`` of a grant whose service continues, under
+    straight-line attribution with forfeitures as they occur, from what the database can
+    sum: the fair value of the grant, that of its shares vested by each day, and its last
+    vesting date. The expense report adds up most of a book this way
+    (``grants.services.reports``); a test holds it equal to ``recognition``."""
+    found = []
     with localcontext() as context:
         context.prec = 34
-        cumulative = max(vested_value, value * _fraction(grant_date, last_vest, on))
-        remaining = value - cumulative if vested_value < value else Decimal(0)
-        weighted = remaining * _years(on, last_vest)
-    return Recognition(_cents(cumulative), _cents(remaining), weighted)
+        for on, vested_value in zip(days, vested_values, strict=True):
+            if on < grant_date:
+                expected = _cents(value)
+                found.append(
+                    Recognition(Decimal("0.00"), expected, expected * _years(on, last_vest))
+                )
+                continue
+            cumulative = max(vested_value, value * _fraction(grant_date, last_vest, on))
+            remaining = value - cumulative if vested_value < value else Decimal(0)
+            found.append(
+                Recognition(
+                    _cents(cumulative), _cents(remaining), remaining * _years(on, last_vest)
+                )
+            )
+    return found
 
 
 def cumulative_expense(award: Award, on: dt.date, **policy) -> Decimal:

@@ -498,7 +498,7 @@ def _plain_straight_line(book: _Book, days: list[dt.date]):
     end) of the valued grants whose service continues, with what is left at the end and
     its years: one query over their installments grouped by grant (the value vested by
     each day, the last vesting date), each grant then read by
-    ``expense.straight_line_recognition``."""
+    ``expense.straight_line_recognitions``."""
     vested_by = {
         f"vested_{index}": Sum(Case(When(vest_date__lte=day, then=F("shares")), default=Value(0)))
         for index, day in enumerate(days)
@@ -512,18 +512,17 @@ def _plain_straight_line(book: _Book, days: list[dt.date]):
     cumulatives = [Decimal("0.00")] * len(days)
     left, left_years = Decimal("0.00"), Decimal(0)
     for _, granted, fair_value, shares, last, *vested in rows.iterator(chunk_size=10_000):
-        value = shares * fair_value
-        for index, day in enumerate(days):
-            found = expense.straight_line_recognition(
-                grant_date=granted,
-                last_vest=last,
-                value=value,
-                vested_value=vested[index] * fair_value,
-                on=day,
-            )
-            cumulatives[index] += found.cumulative
-        left += found.unrecognised
-        left_years += found.unrecognised_years
+        found = expense.straight_line_recognitions(
+            grant_date=granted,
+            last_vest=last,
+            value=shares * fair_value,
+            vested_values=[vested_shares * fair_value for vested_shares in vested],
+            days=days,
+        )
+        for index, recognition in enumerate(found):
+            cumulatives[index] += recognition.cumulative
+        left += found[-1].unrecognised
+        left_years += found[-1].unrecognised_years
     return cumulatives, left, left_years
 
 
