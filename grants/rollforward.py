@@ -61,15 +61,21 @@ class Movement:
     shares: int
 
 
-def vesting_end(option: Option) -> tuple[dt.date | None, dt.date | None, bool]:
+def service_end(
+    termination_on: dt.date | None, accelerated: bool, forfeited_on: dt.date | None
+) -> tuple[dt.date | None, dt.date | None, bool]:
     """The last day anything vests, the day the unvested shares are forfeited, and whether
     vesting is accelerated then: a termination (its date, both), or a forfeiture of the
     option (nothing vests from its day on) if that comes first."""
-    ended, accelerated = option.termination_on, option.accelerated
-    last = ended
-    if option.forfeited_on is not None and (ended is None or option.forfeited_on <= ended):
-        ended, last, accelerated = option.forfeited_on, option.forfeited_on - ONE_DAY, False
+    ended, last = termination_on, termination_on
+    if forfeited_on is not None and (ended is None or forfeited_on <= ended):
+        ended, last, accelerated = forfeited_on, forfeited_on - ONE_DAY, False
     return last, ended, accelerated
+
+
+def vesting_end(option: Option) -> tuple[dt.date | None, dt.date | None, bool]:
+    """``service_end`` of ``option``."""
+    return service_end(option.termination_on, option.accelerated, option.forfeited_on)
 
 
 def vested(option: Option, on: dt.date) -> int:

@@ -14,12 +14,16 @@ Straight-line, forfeitures as they occur (the company's default policy):
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grants.models import Grant, GrantValuation
 from tests.test_option_rollforward import book  # noqa: F401 - the fixture
@@ -101,3 +105,39 @@ def test_the_table_names_the_policy_and_the_grants_left_out(valued):
 def test_a_bad_period_is_refused(valued):
     with pytest.raises(CommandError, match="--by “week” is not one of: month, quarter, year"):
         run("--from", "2007-01-01", "--to", "2007-12-31", "--by", "week")
+
+
+# -- one grant's expense from the book, against its vested fair value on random dates
+
+
+@pytest.mark.parametrize(
+    "termination",
+    [None, ("2007-01-01", "other"), ("2006-06-30", "death"), ("2009-07-13", "disability")],
+)
+@pytest.mark.parametrize("policy", [("straight", None), ("graded", None), ("graded", "0.08")])
+def test_a_grant_s_expense_is_never_below_its_vested_fair_value(grant, termination, policy):
+    company = grant.company
+    company.expense_attribution, rate = policy
+    company.forfeiture_rate = None if rate is None else Decimal(rate)
+    company.save()
+    if termination is not None:
+        on, reason = termination
+        with time_machine.travel(dt.datetime(2015, 1, 1, 12), tick=False):
+            grant.optionee.terminate(dt.date.fromisoformat(on), reason)
+    valuation = GrantValuation.record(grant, fair_value_per_share=Decimal("1.1111"))
+    grant = Grant.objects.get(pk=grant.pk)
+    valuation = GrantValuation.objects.get(pk=valuation.pk)
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.dates(dt.date(2005, 1, 1), dt.date(2016, 1, 1)))
+    def check(day):
+        vested = (grant.vested_shares(day) * Decimal("1.1111")).quantize(Decimal("0.01"))
+        assert valuation.expense(day).cumulative >= vested
+
+    check()
+    end = dt.date(2016, 1, 1)
+    final = valuation.expense(end)
+    assert final.cumulative == (grant.vested_shares(end) * Decimal("1.1111")).quantize(
+        Decimal("0.01")
+    )
+    assert final.unrecognised == Decimal("0.00")

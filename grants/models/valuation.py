@@ -3,6 +3,7 @@ value per share from an outside valuation, and the value the expense is built fr
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from grants import rules, valuation
+from grants import expense, rollforward, rules, valuation
 from grants.audit import AuditSource
 from grants.models.grant import Grant
 
@@ -75,6 +76,28 @@ class GrantValuation(models.Model):
     def total(self) -> Decimal:
         """The fair value of the whole grant."""
         return (self.fair_value_per_share * self.grant.shares).quantize(rules.CENT)
+
+    def expense(self, on: dt.date) -> expense.Recognition:
+        """The ASC 718 expense of the grant recognised through ``on``, what is left and
+        over how long, by the company's policy, from the grant's facts as they stand."""
+        grant = self.grant
+        facts = grant.facts()
+        last, _, accelerated = rollforward.service_end(
+            facts.service_end, facts.accelerated, facts.forfeited_on
+        )
+        company = grant.company
+        return expense.recognition(
+            expense.Award(
+                grant_date=grant.grant_date,
+                fair_value=self.fair_value_per_share,
+                installments=facts.installments,
+                service_end=last,
+                accelerated=accelerated,
+            ),
+            on,
+            attribution=company.expense_attribution,
+            forfeiture_rate=company.forfeiture_rate,
+        )
 
     @classmethod
     def record(
