@@ -150,7 +150,6 @@ class Table:
     granted_fair_value: Decimal = field(default_factory=Decimal)  # shares x value
     granted_valued: int = 0  # granted shares with a fair value
     exercised_intrinsic: Decimal = field(default_factory=Decimal)
-    grants: int = 0
 
     LINES = (
         "outstanding_start",
@@ -184,7 +183,6 @@ class Table:
         self.outstanding_start.add(outstanding_before, price)
         self.outstanding_end.add(outstanding_end, price)
         if outstanding_end:
-            self.grants += 1
             days_left = max(0, (option.expires_on - self.end).days)
             spread = max(Decimal(0), self.price - price) if self.price is not None else Decimal(0)
             made = sum(shares for on, shares, _ in option.exercises if on <= self.end)

@@ -15,13 +15,15 @@ from django.template.response import TemplateResponse
 
 from grants import spreadsheet
 from grants.charts import bar_chart
-from grants.management.commands.expense_report import csv_rows as expense_csv_rows
-from grants.management.commands.expense_report import report_data as expense_data
-from grants.management.commands.option_rollforward import LABELS
-from grants.management.commands.option_rollforward import csv_rows as rollforward_csv_rows
-from grants.management.commands.option_rollforward import report_data as rollforward_data
 from grants.models import Company, Optionee, Plan
 from grants.rollforward import Table
+from grants.services.report_data import (
+    LABELS,
+    expense_csv_rows,
+    expense_data,
+    rollforward_csv_rows,
+    rollforward_data,
+)
 from grants.services.reports import expense_report, form3921
 
 

@@ -401,7 +401,12 @@ class ExpenseReport:
 def periods(start: dt.date, end: dt.date, by: str) -> list[tuple[dt.date, dt.date]]:
     """The calendar months, quarters or years that ``start`` to ``end`` cuts into, the
     first and last cut at ``start`` and ``end``."""
-    months = {"month": 1, "quarter": 3, "year": 12}[by]
+    steps = {"month": 1, "quarter": 3, "year": 12}
+    if by not in steps:
+        raise ValidationError(
+            f"The periods are months, quarters or years, not “{by}”.", code="period_unknown"
+        )
+    months = steps[by]
     cuts, day = [], start
     while day <= end:
         first_month = (day.month - 1) // months * months + 1

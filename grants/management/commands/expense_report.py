@@ -6,38 +6,10 @@ from __future__ import annotations
 from django.core.management.base import CommandError
 
 from grants.management.reporting import ReportCommand
-from grants.services.reports import ExpenseReport, expense_report
+from grants.services.report_data import expense_csv_rows, expense_data
+from grants.services.reports import expense_report
 
 BY = ("month", "quarter", "year")
-
-
-def report_data(report: ExpenseReport, company, plan, by: str) -> dict:
-    """The report as the command writes it in JSON: numbers as strings of decimals."""
-    data = {
-        "company": company.name,
-        "plan": plan.name if plan else None,
-        "from": report.start.isoformat(),
-        "to": report.end.isoformat(),
-        "by": by,
-        "attribution": report.attribution,
-        "forfeiture_rate": None if report.forfeiture_rate is None else str(report.forfeiture_rate),
-        "periods": [
-            {"from": p.start.isoformat(), "to": p.end.isoformat(), "expense": str(p.amount)}
-            for p in report.periods
-        ],
-        "total": str(report.total),
-        "unrecognised_cost": str(report.unrecognised),
-        "weighted_average_years": (
-            None if report.unrecognised_years is None else str(report.unrecognised_years)
-        ),
-        "grants_without_fair_value": report.unvalued,
-    }
-    if report.by_grant:
-        data["grants"] = {
-            number: [str(amount) for amount in amounts]
-            for number, amounts in sorted(report.by_grant.items())
-        }
-    return data
 
 
 class Command(ReportCommand):
@@ -63,11 +35,11 @@ class Command(ReportCommand):
         report = expense_report(
             company, start, end, by=by, plan=plan, per_grant=options["per_grant"]
         )
-        data = report_data(report, company, plan, by)
+        data = expense_data(report, company, plan, by)
         if options["format"] == "json":
             self.write_json(data)
         elif options["format"] == "csv":
-            self.write_csv(csv_rows(data))
+            self.write_csv(expense_csv_rows(data))
         else:
             self.write_table(data)
 
@@ -95,21 +67,3 @@ class Command(ReportCommand):
                 f"recorded and are left out (import_valuations): "
                 f"{', '.join(data['grants_without_fair_value'][:10])}"
             )
-
-
-def csv_rows(data: dict) -> list[list[str]]:
-    header = ["from", "to", "expense"]
-    numbers = list(data.get("grants", {}))
-    rows = [header + numbers]
-    for index, period in enumerate(data["periods"]):
-        rows.append(
-            [period["from"], period["to"], period["expense"]]
-            + [data["grants"][n][index] for n in numbers]
-        )
-    rows.append(["total", "", data["total"]] + [""] * len(numbers))
-    rows.append(["unrecognised_cost", data["to"], data["unrecognised_cost"]] + [""] * len(numbers))
-    rows.append(
-        ["weighted_average_years", data["to"], data["weighted_average_years"] or ""]
-        + [""] * len(numbers)
-    )
-    return rows

@@ -5,65 +5,7 @@ from __future__ import annotations
 
 from grants.management.reporting import ReportCommand
 from grants.rollforward import Table
-from grants.services.reports import option_rollforward
-
-LABELS = {
-    "outstanding_start": "Outstanding at start",
-    "granted": "Granted",
-    "exercised": "Exercised",
-    "forfeited": "Forfeited",
-    "expired": "Expired",
-    "outstanding_end": "Outstanding at end",
-    "exercisable_end": "Exercisable at end",
-}
-CSV_HEADER = [
-    "line",
-    "shares",
-    "weighted_average_exercise_price",
-    "remaining_term_years",
-    "intrinsic_value",
-]
-
-
-def csv_rows(data: dict) -> list[list[str]]:
-    rows = [CSV_HEADER]
-    for name in Table.LINES:
-        line = data[name]
-        rows.append(
-            [
-                name,
-                line["shares"],
-                line["weighted_average_exercise_price"] or "",
-                line.get("remaining_term_years") or "",
-                line.get("intrinsic_value") or "",
-            ]
-        )
-    rows.append(
-        [
-            "weighted_average_grant_date_fair_value",
-            "",
-            data["weighted_average_grant_date_fair_value"] or "",
-            "",
-            "",
-        ]
-    )
-    rows.append(["intrinsic_value_exercised", "", "", "", data["intrinsic_value_exercised"]])
-    return rows
-
-
-def report_data(company, plan, start, end, restate: bool) -> dict:
-    """The table as the command writes it; with ``restate``, the difference from the
-    table as it stood."""
-    table = option_rollforward(company, start, end, plan=plan, restate=restate)
-    data = {"company": company.name, "plan": plan.name if plan else None, **table.as_dict()}
-    data["restated"] = restate
-    if restate:
-        stood = option_rollforward(company, start, end, plan=plan).as_dict()
-        data["difference_from_as_stood"] = {
-            name: str(int(data[name]["shares"]) - int(stood[name]["shares"]))
-            for name in Table.LINES
-        }
-    return data
+from grants.services.report_data import LABELS, rollforward_csv_rows, rollforward_data
 
 
 class Command(ReportCommand):
@@ -86,11 +28,11 @@ class Command(ReportCommand):
         )
 
     def report(self, company, plan, start, end, options) -> None:
-        data = report_data(company, plan, start, end, options["restate"])
+        data = rollforward_data(company, plan, start, end, options["restate"])
         if options["format"] == "json":
             self.write_json(data)
         elif options["format"] == "csv":
-            self.write_csv(csv_rows(data))
+            self.write_csv(rollforward_csv_rows(data))
         else:
             self.write_table(data)
 
