@@ -8,10 +8,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
-from grants.models import ClosingPrice, NoticeAddress
+from grants.models import ClosingPrice, NoticeAddress, Optionee
+from grants.roles import AUDITOR, assign_role
 from tests.conftest import d
-from tests.factories import GrantFactory, OptioneeFactory
+from tests.factories import GrantFactory, OptioneeFactory, UserFactory
 from tests.test_option_rollforward import on
 
 pytestmark = pytest.mark.django_db
@@ -53,3 +55,20 @@ def test_the_iso_exercises_of_the_year(exercises):
 def test_a_bad_year_is_refused(exercises):
     with pytest.raises(CommandError, match="--year “07” is not a year"):
         call_command("form3921", "--year", "07", stdout=StringIO())
+
+
+def test_the_back_office_lists_each_optionee_with_a_printable_copy(client, exercises):
+    user = UserFactory()
+    assign_role(user, AUDITOR)
+    client.force_login(user)
+    url = reverse("admin:report_form3921")
+    page = client.get(url, {"company": exercises.pk, "year": "2007"}).content.decode()
+    assert "Ada Iso" in page
+    assert "Printable copy" in page
+    holder = Optionee.objects.get(legal_name="Ada Iso")
+    printable = client.get(
+        url, {"company": exercises.pk, "year": "2007", "optionee": holder.pk}
+    ).content.decode()
+    for text in ("1 Main St", "05/01/2007", "01/03/2006", "$3.5000", "$7.2500", "2,000"):
+        assert text in printable, text
+    assert "Printable copy" not in printable
