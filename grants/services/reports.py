@@ -1,10 +1,13 @@
 """The auditors' reports read from the book: the 10-K option table (``option_rollforward``)
 and the ASC 718 expense (``expense_report``), for one company and optionally one plan.
 
-Every grant is read as flat tuples in a fixed number of queries whatever the size of the
-book (grants, installments in grant order, exercises, terminations, closing prices), and
-handed to the pure functions of ``grants.rollforward`` and ``grants.expense``; no model
-object is built per grant. ``docs/reports.md`` states the definitions.
+A fixed number of queries whatever the size of the book, and no model object per grant.
+The grants whose service continues (almost all) are summed in the database, grouped by
+what they share (``_add_plain``, ``_plain_straight_line``); the others (a termination, a
+forfeiture, a change recorded after the period) are read as flat tuples (grants,
+installments in grant order, exercises, terminations, closing prices) and handed grant by
+grant to the pure functions of ``grants.rollforward`` and ``grants.expense``. Tests hold
+the two ways equal. ``docs/reports.md`` states the definitions.
 
 "As it stood": the table of a closed period reads the book as it was at the end of its
 last day (midnight in the company's time zone). A fact about a grant that was already on
