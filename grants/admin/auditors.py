@@ -65,12 +65,10 @@ class ExpenseForm(PeriodForm):
 
 
 def _last_year() -> dict:
-    year = dt.date.today().year - 1
-    return {
-        "company": Company.objects.order_by("name").first(),
-        "start": dt.date(year, 1, 1),
-        "end": dt.date(year, 12, 31),
-    }
+    """The first company and its last calendar year (by its own today)."""
+    company = Company.objects.order_by("name").first()
+    year = (company.today() if company else dt.date.today()).year - 1
+    return {"company": company, "start": dt.date(year, 1, 1), "end": dt.date(year, 12, 31)}
 
 
 def _bound(request, form_class):
@@ -222,7 +220,7 @@ def form3921_view(request, *, site):
     else:
         company = Company.objects.order_by("name").first()
         form = Form3921Form(
-            {"company": company.pk if company else "", "year": dt.date.today().year - 1}
+            {"company": company.pk if company else "", "year": _last_year()["end"].year}
         )
     forms_of_year, company, chosen = [], None, None
     if form.is_valid():
