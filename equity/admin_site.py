@@ -52,6 +52,7 @@ class EquityAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from grants.admin import two_factor
+        from grants.admin.auditors import expense_view, form3921_view, option_rollforward_view
         from grants.admin.reports import outstanding_options_view
 
         reports = [
@@ -59,7 +60,22 @@ class EquityAdminSite(admin.AdminSite):
                 "reports/outstanding-options/",
                 self.admin_view(partial(outstanding_options_view, site=self)),
                 name="report_outstanding_options",
-            )
+            ),
+            path(
+                "reports/option-rollforward/",
+                self.admin_view(partial(option_rollforward_view, site=self)),
+                name="report_option_rollforward",
+            ),
+            path(
+                "reports/expense/",
+                self.admin_view(partial(expense_view, site=self)),
+                name="report_expense",
+            ),
+            path(
+                "reports/form-3921/",
+                self.admin_view(partial(form3921_view, site=self)),
+                name="report_form3921",
+            ),
         ]
         # The second factor's pages serve staff the site does not admit yet (see has_permission).
         second_factor = [path("otp/", include(two_factor.urls(self)))]

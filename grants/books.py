@@ -441,3 +441,26 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
     yield from check_endings()
     for plan in Plan.with_reserve():
         yield from check_plan(plan)
+    yield from check_rollforward(on)
+
+
+def check_rollforward(on: dt.date) -> Iterator[Mismatch]:
+    """The 10-K option table of the last closed year (the calendar year before ``on``),
+    as it stood, balances for every company: start + granted - exercised - forfeited -
+    expired = end, in shares and in share-dollars, and no line is negative."""
+    from grants.models import Company
+    from grants.services.reports import option_rollforward
+
+    start, end = dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31)
+    for company in Company.objects.order_by("name"):
+        table = option_rollforward(company, start, end)
+        what = f"company {company.name}"
+        if not table.balances:
+            yield Mismatch(
+                what,
+                f"the option table of {start.year} does not balance: start + granted - "
+                f"exercised - forfeited - expired differs from the end.",
+            )
+        for name in table.LINES:
+            if getattr(table, name).shares < 0:
+                yield Mismatch(what, f"the option table of {start.year} has negative {name}.")

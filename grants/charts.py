@@ -72,3 +72,53 @@ def vesting_chart(
         x_labels=x_labels,
         y_labels=y_labels,
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str
+    negative: bool
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    bars: list[Bar]
+    zero_y: float
+    y_labels: list[tuple[float, str]]
+
+
+def bar_chart(values, width: int = 640, height: int = 240) -> BarChart:
+    """Bars of ``(label, amount)`` (amounts may be negative: a reversal), with a zero line.
+    The expense report's expense by quarter."""
+    pad_left, pad_bottom, pad_top, pad_right = 80, 28, 12, 12
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
+    amounts = [amount for _, amount in values]
+    top = max([0, *amounts])
+    bottom = min([0, *amounts])
+    span = (top - bottom) or 1
+
+    def y(amount) -> float:
+        return round(pad_top + float(plot_h * (top - amount) / span), 1)
+
+    slot = plot_w / max(1, len(values))
+    bars = [
+        Bar(
+            x=round(pad_left + slot * index + slot * 0.15, 1),
+            y=min(y(amount), y(0)),
+            width=round(slot * 0.7, 1),
+            height=round(abs(y(amount) - y(0)), 1),
+            label=label,
+            value=f"{amount:,.2f}",
+            negative=amount < 0,
+        )
+        for index, (label, amount) in enumerate(values)
+    ]
+    y_labels = [(y(level), f"{level:,.0f}") for level in sorted({top, 0, bottom})]
+    return BarChart(width=width, height=height, bars=bars, zero_y=y(0), y_labels=y_labels)

@@ -14,12 +14,14 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from grants.models import (
     ClosingPrice,
     Company,
     Grant,
+    GrantValuation,
     NoticeAddress,
     Optionee,
     WithholdingRate,
@@ -165,6 +167,17 @@ def _prices(company: Company, today: dt.date) -> None:
         day -= dt.timedelta(days=1)
 
 
+def _value(grant: Grant) -> None:
+    """A demo grant-date fair value: Black-Scholes-Merton with demo inputs (55% volatility,
+    4.5% risk-free rate, no dividend, the simplified expected term) where the grant date has
+    a closing price; otherwise a demo outside valuation of 45% of the exercise price."""
+    try:
+        GrantValuation.record(grant, volatility=Decimal("0.55"), risk_free_rate=Decimal("0.045"))
+    except ValidationError:
+        fair_value = (grant.exercise_price * Decimal("0.45")).quantize(Decimal("0.0001"))
+        GrantValuation.record(grant, fair_value_per_share=fair_value)
+
+
 @transaction.atomic
 def load_demo(today: dt.date | None = None) -> dict[str, str]:
     """Load the demo book; returns the sign-in names of the people it set up."""
@@ -264,6 +277,9 @@ def load_demo(today: dt.date | None = None) -> dict[str, str]:
             grant_date=start, total_shares=3_000, cliff_months=3, vesting_months=12, every_months=3
         ),
     )
+
+    for valued in Grant.objects.filter(plan__company=company, valuation__isnull=True):
+        _value(valued)
 
     return {
         "admin": ADMIN_USERNAME,

@@ -665,3 +665,82 @@ def parse_terminations(
             )
         )
     return ParsedTerminations(lines=parsed, errors=errors)
+
+
+# -- grant-date fair values (import_valuations)
+
+VALUATION_COLUMNS = {
+    "grant_number": True,
+    "volatility": False,
+    "risk_free_rate": False,
+    "dividend_yield": False,
+    "expected_term_years": False,
+    "fair_value_per_share": False,
+}
+_RATE = re.compile(r"-?[0-9]+(?:\.(?P<fraction>[0-9]+))?")
+
+
+def parse_rate(text: str) -> Decimal:
+    """A fraction such as 0.45 (45%) or a number of years such as 6.25, up to 6 places."""
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise ValidationError(
+            f"“{text}” is not a number; write it with a dot for the decimals, as a fraction "
+            f"(0.45 for 45%, no % sign)."
+        )
+    if len(match["fraction"] or "") > 6:
+        raise ValidationError(f"“{text}” has more than 6 decimal places; round it.")
+    return Decimal(text)
+
+
+@dataclass(frozen=True)
+class ValuationLine:
+    line: int
+    grant_number: str
+    values: dict  # the keyword arguments of ``GrantValuation.record``
+
+
+def parse_valuations(source: bytes | BinaryIO) -> tuple[list[ValuationLine], list[RowError]]:
+    """Read a file of grant-date fair values (see ``docs/import-formats.md``): per grant,
+    the Black-Scholes-Merton inputs (volatility and risk-free rate; dividend yield 0 and the
+    simplified expected term when blank) or a fair value per share from an outside
+    valuation."""
+    errors: list[RowError] = []
+    lines = read_lines(
+        source, columns=VALUATION_COLUMNS, max_bytes=MAX_TERMINATION_BYTES, errors=errors
+    )
+    parsed: list[ValuationLine] = []
+    first_line_of: dict[str, int] = {}
+    for line in lines:
+        row = _Row(line)
+        number = row.text("grant_number", required=True)
+        values = {
+            "volatility": row.value("volatility", parse_rate),
+            "risk_free_rate": row.value("risk_free_rate", parse_rate),
+            "dividend_yield": row.value("dividend_yield", parse_rate),
+            "expected_term_years": row.value("expected_term_years", parse_rate),
+            "fair_value_per_share": row.value("fair_value_per_share", parse_price),
+        }
+        given = values["fair_value_per_share"] is not None
+        if given and any(values[k] is not None for k in ("volatility", "risk_free_rate")):
+            row.problems.append(
+                "give either fair_value_per_share (an outside valuation) or the volatility "
+                "and risk_free_rate, not both."
+            )
+        elif not given and not row.problems:
+            missing = [k for k in ("volatility", "risk_free_rate") if values[k] is None]
+            if missing:
+                row.problems.append(
+                    f"{' and '.join(missing)} missing: give the volatility and risk_free_rate, "
+                    f"or a fair_value_per_share."
+                )
+        if number in first_line_of:
+            row.problems.append(
+                f"grant {number} is already on line {first_line_of[number]}; one line a grant."
+            )
+        first_line_of.setdefault(number, line.number)
+        if row.problems:
+            errors.extend(row.errors())
+            continue
+        parsed.append(ValuationLine(line.number, number, values))
+    return parsed, errors

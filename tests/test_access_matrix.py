@@ -105,6 +105,9 @@ SITE = {
     "admin:jsi18n":                     (*NOT_STAFF, 200,         200),
     "admin:view_on_site":               (*NOT_STAFF, 404,         404),  # grants have no page
     "admin:report_outstanding_options": (*NOT_STAFF, 200,         200),
+    "admin:report_option_rollforward":  (*NOT_STAFF, 200,         200),
+    "admin:report_expense":             (*NOT_STAFF, 200,         200),
+    "admin:report_form3921":            (*NOT_STAFF, 200,         200),
     "admin:otp_verify":                 (*NOT_STAFF, ADMIN_INDEX, ADMIN_INDEX),
     "admin:otp_enrol":                  (*NOT_STAFF, ADMIN_INDEX, ADMIN_INDEX),
     "/admin/(?P<url>.*)$":              (*NOT_STAFF, 404,         404),  # the catch-all
@@ -143,6 +146,7 @@ MODELS = {
     "grants.plan": BOOK,
     "grants.grantterms": BOOK_KEPT,
     "grants.grant": BOOK_KEPT,
+    "grants.grantvaluation": BOOK,  # recorded (and corrected) by the administrator
     "grants.exercise": BOOK_KEPT,  # "Add" opens the screen that records a notice
     "grants.optionee": BOOK,
     "grants.termination": BOOK_KEPT,  # "Add" opens the screen that previews and records

@@ -33,7 +33,13 @@ pytestmark = pytest.mark.django_db
 
 # Screens that only read (their GET is open to an auditor). Every other screen an admin
 # adds is taken to write, and must refuse an auditor: list a new reading screen here.
-READ_ONLY_SCREENS = {"grants_notice_print", "report_outstanding_options"}
+READ_ONLY_SCREENS = {
+    "grants_notice_print",
+    "report_outstanding_options",
+    "report_option_rollforward",
+    "report_expense",
+    "report_form3921",
+}
 # The site's own URLs (sign-in, index, ...), not screens of the book.
 SITE_URLS = {
     "index",
@@ -360,6 +366,9 @@ def test_every_grant_is_in_the_walk(book):
         "grants_closingprice_upload",
         "grants_registrationsuspension_end",
         "report_outstanding_options",
+        "report_option_rollforward",
+        "report_expense",
+        "report_form3921",
     ):
         assert expected in names
     assert Grant.objects.count() >= 5

@@ -23,6 +23,8 @@ FORMULAS = [
     '=HYPERLINK("http://evil.example","Click")',
     "+1+cmd|' /C calc'!A0",
     "-2+3",
+    "-2.5E3",
+    "-1-1",
     "@SUM(1,2)",
     "\t=1+1",
     "\r=1+1",
@@ -37,7 +39,17 @@ def test_a_cell_that_a_spreadsheet_would_run_is_written_as_text(cell):
 
 
 @pytest.mark.parametrize(
-    "cell", ["Compensatory Benefit Plan", "2.99", "1019000", "", "a=b", "O'Brien", "All plans"]
+    "cell",
+    [
+        "Compensatory Benefit Plan",
+        "2.99",
+        "1019000",
+        "",
+        "a=b",
+        "O'Brien",
+        "All plans",
+        "-6174.54",  # a negative amount (an expense reversal) is the number it is
+    ],
 )
 def test_other_cells_are_written_as_they_are(cell):
     out = io.StringIO()

@@ -15,6 +15,7 @@ from grants.admin import (
     grants,  # noqa: F401
     notices,  # noqa: F401
     optionees,  # noqa: F401
+    valuations,  # noqa: F401
 )
 
 # The outbox's tables (django-mailer) hold the text of every message: they stay out of the

@@ -410,6 +410,7 @@ class GrantAdmin(HistoryAdmin):
                     "granted",
                     "price",
                     "term_end",
+                    "fair_value",
                 ]
             },
         ),
@@ -427,8 +428,26 @@ class GrantAdmin(HistoryAdmin):
             },
         ),
     ]
-    readonly_fields = ["granted", "price", "status_today"]
+    readonly_fields = ["granted", "price", "status_today", "fair_value"]
     inlines = [ExerciseInline]
+
+    @admin.display(description="grant-date fair value")
+    def fair_value(self, grant: Grant) -> str:
+        """The valuation's inputs, the value per share and in total (ASC 718)."""
+        valuation = getattr(grant, "valuation", None)
+        if valuation is None:
+            return "None recorded (Grant valuations, or import_valuations)."
+        if valuation.outside_valuation:
+            inputs = "from an outside valuation"
+        else:
+            inputs = (
+                f"Black-Scholes-Merton: share price ${valuation.spot}, volatility "
+                f"{valuation.volatility}, risk-free rate {valuation.risk_free_rate}, dividend "
+                f"yield {valuation.dividend_yield}, expected term {valuation.expected_term_years}"
+                f" years{' (simplified method)' if valuation.simplified_term else ''}"
+            )
+        return f"${valuation.fair_value_per_share} a share, ${valuation.total:,} in all ({inputs})"
+
     change_form_template = "admin/grants/grant/change_form.html"
 
     # A grant is a contract: created by Grant.create, never edited or deleted by hand.

@@ -36,6 +36,7 @@ from grants.models.people import (
     TerminationEffect,
 )
 from grants.models.plans import GrantTerms, Plan
+from grants.models.valuation import GrantValuation
 
 __all__ = [
     "Acknowledgement",
@@ -49,6 +50,7 @@ __all__ = [
     "GrantFacts",
     "GrantQuerySet",
     "GrantTerms",
+    "GrantValuation",
     "Holiday",
     "Installment",
     "Notice",

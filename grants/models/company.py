@@ -78,6 +78,27 @@ class Company(models.Model):
         ],
         help_text="When the nightly job warns an optionee that an option is about to expire.",
     )
+    # ASC 718 expense: how the grant-date fair value is spread over the service period.
+    expense_attribution = models.CharField(
+        max_length=12,
+        choices=[
+            ("straight", "Straight-line over the whole schedule"),
+            ("graded", "Graded: each installment over its own vesting period"),
+        ],
+        default="straight",
+        help_text="ASC 718-10-35-8: how stock-compensation expense is attributed.",
+    )
+    forfeiture_rate = models.DecimalField(
+        "estimated annual forfeiture rate",
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.9999"))],
+        help_text="Empty: forfeitures are recognised as they occur (ASC 718-10-35-3). A rate "
+        "(0.05 for 5% a year): expense is estimated net of it and trued up as shares vest or "
+        "are forfeited.",
+    )
 
     # The issuer's facts the Open Cap Format requires (docs/ocf.md); not used by the rules.
     formation_date = models.DateField(

@@ -125,7 +125,7 @@ def main() -> None:
             rows.append(("generate_book", f"{size:,} grants", f"{seconds:.0f} s"))
 
     small = run_json(small_url, "measure.py", AS_OF, "nightly")
-    large = run_json(large_url, "measure.py", AS_OF, "nightly,books,pages")
+    large = run_json(large_url, "measure.py", AS_OF, "nightly,books,reports,pages")
     due = f"{args.due:,} due"
     ratio = large["nightly"] / small["nightly"]
     rows += [
@@ -133,6 +133,16 @@ def main() -> None:
         ("expire_options", f"{args.large:,} grants, {due}", f"{large['nightly']:.2f} s"),
         ("expire_options ratio", "large / small (target < 1.5)", f"{ratio:.2f}"),
         ("check_books", f"{args.large:,} grants", f"{large['check_books']:.1f} s"),
+        (
+            "option_rollforward (a year, as it stood)",
+            f"{args.large:,} grants",
+            f"{large['option_rollforward']:.1f} s",
+        ),
+        (
+            "expense_report (a year by quarter)",
+            f"{args.large:,} grants",
+            f"{large['expense_report']:.1f} s",
+        ),
     ]
     for label, figures in large["pages"].items():
         rows.append(

@@ -89,6 +89,30 @@ if "books" in WHAT:
             result["books_error"] = str(error)
 
     result["check_books"] = median_seconds(books, repeat=1)
+if "reports" in WHAT:
+    import datetime as dt
+    from decimal import Decimal
+
+    from grants.models import Company, Grant, GrantValuation
+    from grants.services.reports import expense_report, option_rollforward
+
+    company = Company.objects.get(name__startswith="Synthetic")
+    if not GrantValuation.objects.exists():  # a fair value for every grant, to expense
+        GrantValuation.objects.bulk_create(
+            (
+                GrantValuation(grant_id=pk, fair_value_per_share=Decimal("1.2345"))
+                for pk in Grant.objects.values_list("pk", flat=True).iterator()
+            ),
+            batch_size=10_000,
+        )
+    year = dt.date.fromisoformat(AS_OF).year - 1
+    start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    result["option_rollforward"] = median_seconds(
+        lambda: option_rollforward(company, start, end), repeat=1
+    )
+    result["expense_report"] = median_seconds(
+        lambda: expense_report(company, start, end, by="quarter"), repeat=1
+    )
 if "pages" in WHAT:
     from django.contrib.auth import get_user_model
 

@@ -17,7 +17,8 @@ class Command(OperationCommand):
     help = (
         "Recompute every grant's vested, exercised, forfeited, expired and outstanding "
         "shares, its effective expiration date and status, each exercise's price, and each "
-        "plan's reserve from the rows, and report every difference from the stored values. "
+        "plan's reserve from the rows, and report every difference from the stored values; "
+        "check that last calendar year's option table (option_rollforward) balances. "
         "Reads only (--dry-run changes nothing either way). Exits non-zero on any mismatch."
     )
     summary_title = "Check of the books"
