@@ -23,6 +23,13 @@ ADMIN_PAGES = [
     "/admin/grants/grant/",
     "GRANT_PAGE",
     "/admin/reports/outstanding-options/",
+    "/admin/reports/option-rollforward/",
+    "/admin/reports/expense/",
+    "/admin/reports/form-3921/",
+    "/admin/grants/grantterms/",
+    "/admin/grants/grantterms/add/",
+    "/admin/grants/company/",
+    "/admin/grants/grantvaluation/",
 ]
 
 # For each link shown (buttons aside): its colour and the colour of what it sits on.
