@@ -640,3 +640,48 @@ def test_import_ocf_command_prints_every_problem_and_fails(db, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "no stakeholder has the id 'sh-x'" in err
     assert "no stock plan has the id 'plan-x'" in err
+
+
+def test_another_systems_acceleration_on_death_vests_everything_that_day(db, tmp_path):
+    package = write_package(
+        tmp_path / "p",
+        [
+            issuance(),
+            {
+                "object_type": "TX_VESTING_ACCELERATION",
+                "id": "acc-1",
+                "security_id": "sec-1",
+                "date": "2022-01-31",
+                "quantity": "1900",
+                "reason_text": "Full vesting on the optionee's death, as the agreement provides",
+            },
+        ],
+        terms=[FOUR_YEARS],
+    )
+    import_package(package)
+    grant = Grant.objects.get(number="NW-2019-7")
+    assert grant.vested_shares(d("2022-01-30")) == 2800
+    assert grant.vested_shares(d("2022-01-31")) == 4800
+    assert grant.optionee.active_termination().reason == "INVOLUNTARY_DEATH"
+    assert grant.expiration_date() == d("2023-01-31")
+
+
+def test_an_acceleration_beyond_what_was_left_to_vest_is_refused(db, tmp_path):
+    message = bad(
+        tmp_path,
+        [
+            issuance(),
+            {
+                "object_type": "TX_VESTING_ACCELERATION",
+                "id": "acc-1",
+                "security_id": "sec-1",
+                "date": "2022-01-31",
+                "quantity": "5000",
+                "reason_text": "Change in control",
+            },
+        ],
+        terms=[FOUR_YEARS],
+    )
+    assert (
+        "the acceleration of 5,000 shares on 2022-01-31 is more than was still to vest" in message
+    )

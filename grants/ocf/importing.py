@@ -469,6 +469,17 @@ class _Writer:
         except ValueError as error:
             self.fail(f"{where}: {error}")
             return None
+        if extensions.one(item.get("comments"), "grant") is None:
+            accelerations = [
+                (_date(e["date"]), int(Decimal(e["quantity"])))
+                for _, _, e in self.index.events.get(security_id, [])
+                if e["object_type"] == "TX_VESTING_ACCELERATION"
+            ]
+            try:
+                installments = vesting.accelerated(installments, accelerations)
+            except ValueError as error:
+                self.fail(f"{where}: {error}")
+                return None
         shares = int(Decimal(item["quantity"]))
         if sum(s for _, s in installments) != shares:
             self.fail(
@@ -600,7 +611,10 @@ class _Writer:
             ):
                 continue
             for _, _, event in events:
-                if event["object_type"] != "TX_EQUITY_COMPENSATION_CANCELLATION":
+                if event["object_type"] not in (
+                    "TX_EQUITY_COMPENSATION_CANCELLATION",
+                    "TX_VESTING_ACCELERATION",
+                ):
                     continue
                 reason = _reason_in(event.get("reason_text", ""))
                 if reason is not None:
@@ -642,7 +656,8 @@ class _Writer:
                 grant.refresh_from_db()
             elif kind == "TX_EQUITY_COMPENSATION_CANCELLATION":
                 self._cancellation(grant, event, on, where)
-            elif kind == "TX_VESTING_ACCELERATION":
+            elif kind == "TX_VESTING_ACCELERATION" and self._ours(security_id):
+                # Ours follow from the form; another system's are in the schedule already.
                 grant.refresh_from_db()
                 if not grant.facts().accelerated:
                     self.fail(
@@ -652,6 +667,11 @@ class _Writer:
                     )
             # Returns to the pool, vesting starts and vesting events are read with the
             # cancellations and the schedule they belong to.
+
+    def _ours(self, security_id: str) -> bool:
+        """Whether the issuance was written by this product (it names its form)."""
+        issuance = self.index.issuances[security_id][2]
+        return extensions.one(issuance.get("comments"), "grant") is not None
 
     def _exercise(self, grant: Grant, event: dict, on: dt.date, where: str) -> None:
         shares = int(Decimal(event["quantity"]))

@@ -194,3 +194,28 @@ def _allocate(tranches: list[tuple[dt.date, Fraction]], total: int, kind: str, w
     for (day, _), amount in zip(tranches, amounts, strict=True):
         out[day] = out.get(day, 0) + amount
     return sorted((day, shares) for day, shares in out.items() if shares)
+
+
+def accelerated(
+    schedule: list[tuple[dt.date, int]], accelerations: list[tuple[dt.date, int]]
+) -> list[tuple[dt.date, int]]:
+    """The schedule with each acceleration (``TX_VESTING_ACCELERATION`` of another system:
+    ``quantity`` shares vest on its date) made an installment of that date, its shares
+    taken from the installments not yet vested then, the nearest first."""
+    rows = dict(schedule)
+    for on, shares in sorted(accelerations):
+        later = sorted(day for day in rows if day > on)
+        if sum(rows[day] for day in later) < shares:
+            raise ValueError(
+                f"the acceleration of {shares:,} shares on {on:%Y-%m-%d} is more than was "
+                f"still to vest then"
+            )
+        left = shares
+        for day in later:
+            taken = min(left, rows[day])
+            rows[day] -= taken
+            left -= taken
+            if not left:
+                break
+        rows[on] = rows.get(on, 0) + shares
+    return sorted((day, n) for day, n in rows.items() if n)
