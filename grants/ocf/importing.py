@@ -233,7 +233,11 @@ def _check_references(package: _Package) -> _Index:
             if plan is not None and plan not in index.plans:
                 problems.append(f"{where}.stock_plan_id: no stock plan has the id {plan!r}.")
             index.events[item["security_id"]].append((file, i, item))
-        elif kind in OPTION_EVENTS and item.get("security_id") not in securities:
+        elif (
+            kind in OPTION_EVENTS
+            and item.get("security_id") is not None
+            and (item["security_id"] not in securities)
+        ):
             problems.append(
                 f"{where}.security_id: no issuance in the package has the security id "
                 f"{item.get('security_id')!r}."
