@@ -694,3 +694,32 @@ def test_an_acceleration_beyond_what_was_left_to_vest_is_refused(db, tmp_path):
     assert (
         "the acceleration of 5,000 shares on 2022-01-31 is more than was still to vest" in message
     )
+
+
+def test_a_whole_remainder_cancelled_elsewhere_is_a_forfeiture_recorded_without_a_letter(
+    db, tmp_path, mailoutbox
+):
+    package = write_package(
+        tmp_path / "p",
+        [
+            issuance(),
+            {
+                "object_type": "TX_EQUITY_COMPENSATION_CANCELLATION",
+                "id": "c-1",
+                "security_id": "sec-1",
+                "date": "2021-05-03",
+                "quantity": "4800",
+                "reason_text": "Clawback under the company's policy",
+            },
+        ],
+        terms=[FOUR_YEARS],
+    )
+    import_package(package)
+    grant = Grant.objects.get(number="NW-2019-7")
+    assert grant.status == Grant.Status.FORFEITED
+    assert grant.forfeited_on == d("2021-05-03")
+    assert grant.forfeiture_reason == "Clawback under the company's policy"
+    assert grant.returned_shares == 4800
+    assert grant.exercisable_shares(d("2021-05-03")) == 0
+    assert grant.notices.count() == 0
+    assert mailoutbox == []

@@ -53,11 +53,12 @@ class EndingVerbs:
                 return self.Status.EXPIRED
         return self.status
 
-    def forfeit(self, on: dt.date, why: str) -> None:
+    def forfeit(self, on: dt.date, why: str, *, tell: bool = True) -> None:
         """The option is forfeited from ``on`` (cause found, joining a competitor, a
         clawback): from that day nothing of it is exercisable, its unexercised shares return
         to the plan, exercises made before stand, and a pending request lapses. The
-        optionee is told in writing."""
+        optionee is told in writing, unless ``tell`` is false (a forfeiture that happened
+        in another system and is only being recorded here, by ``import_ocf``)."""
         on = require_date(on, "The date of the forfeiture")
         why = (why or "").strip()
         if not why:
@@ -100,6 +101,9 @@ class EndingVerbs:
             )
             changed = grant.derive(grant.facts(), today)
             grant.save(update_fields=[*{*changed, "status", "forfeited_on", "forfeiture_reason"}])
+            if not tell:
+                self.refresh_from_db()
+                return
             notice = Notice.to_optionee(
                 grant,
                 kind=Notice.Kind.FORFEITED,

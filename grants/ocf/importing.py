@@ -262,6 +262,7 @@ class _Writer:
         self.summary = ImportSummary(company_name or self.issuer["legal_name"])
         self.company_name, self.today = company_name, today
         self.problems: list[str] = []
+        self.windows_of: list[tuple[dict, GrantTerms]] | None = None
 
     def fail(self, message: str) -> None:
         self.problems.append(message)
@@ -565,8 +566,12 @@ class _Writer:
                 if source is not None:
                     windows[reason] = windows[source]
                     assumed.append(f"{reason} (as {source})")
-        for form in GrantTerms.objects.order_by("name"):
-            stated = {w.reason: (w.period, w.period_type) for w in form.as_rules().windows}
+        if self.windows_of is None:  # every form's windows, read once per import
+            self.windows_of = [
+                ({w.reason: (w.period, w.period_type) for w in f.as_rules().windows}, f)
+                for f in GrantTerms.objects.order_by("name").defer("agreement_text")
+            ]
+        for stated, form in self.windows_of:
             if stated == windows:
                 return form
         prefix = (
@@ -592,6 +597,7 @@ class _Writer:
             raise ValidationError(
                 f"issuance {item['id']!r}.termination_exercise_windows: {' '.join(error.messages)}"
             ) from None
+        self.windows_of.append((windows, form))
         self.summary.created["agreement forms"] += 1
         self.summary.new_forms.append(name)
         if assumed:
@@ -739,10 +745,10 @@ class _Writer:
                 f"equivalent here; record the termination, or cancel the whole remainder."
             )
             return
-        grant.status = Grant.Status.FORFEITED
-        grant.forfeited_on = on
-        grant.forfeiture_reason = (event.get("reason_text") or "Forfeited (OCF)")[:300]
-        grant.save(update_fields=["status", "forfeited_on", "forfeiture_reason"])
+        try:
+            grant.forfeit(on, event.get("reason_text") or "Forfeited (OCF)", tell=False)
+        except ValidationError as error:
+            self.fail(f"{where}: {' '.join(error.messages)}")
 
     def _settle(self, grant: Grant) -> None:
         """Store the derived fields; a grant whose last day has passed is stored as
@@ -754,7 +760,8 @@ class _Writer:
         grant.__dict__.pop("_facts", None)
         facts = grant.facts()
         changed = set(grant.derive(facts, self.today))
-        if grant.status == Grant.Status.GRANTED and grant.expires_on < self.today:
+        expired = grant.status_on(self.today) == Grant.Status.EXPIRED
+        if expired and grant.status != Grant.Status.EXPIRED:
             grant.status = Grant.Status.EXPIRED
             changed |= {"status", *grant.derive(facts, self.today)}
         if changed:
