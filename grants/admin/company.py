@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
@@ -395,6 +395,9 @@ class CompanyAdmin(HistoryAdmin):
 
     list_display = ["name", "time_zone", "opens_at", "closes_at", "business_days"]
     inlines = [HolidayInline, WithholdingRateInline]
+    # Business hours are times of day in the company's zone, not moments: the admin's
+    # clock widget offered "Now" and warned "You are 6 hours ahead of server time".
+    formfield_overrides = {models.TimeField: {"widget": forms.TimeInput(format="%H:%M")}}
     readonly_fields = ["holidays_this_year_and_next"]
 
     @admin.display(description="holidays this year and next (office closed)")
