@@ -19,6 +19,7 @@ from grants.expense import (
     cumulative_expense,
     period_expense,
     recognition,
+    straight_line_totals,
     vested_fair_value,
 )
 from grants.seed import SEED_GRANT_DATE, seed_installments
@@ -174,3 +175,57 @@ def test_in_the_end_the_expense_is_the_fair_value_of_what_vested(award, policy):
     end = GRANTED + dt.timedelta(days=4000)
     assert cumulative_expense(award, end, **policy) == vested_fair_value(award, end)
     assert recognition(award, end, **policy).unrecognised == D("0.00")
+
+
+def test_a_half_cent_reached_through_a_third_of_the_period_rounds_up():
+    # 1 share at $0.015, vesting after 3 days: a third of it, $0.005 exactly, is earned
+    # after the first day. Dividing last keeps the half cent exact (a third taken first
+    # as 0.3333... would fall short of it and round down).
+    award = Award(
+        grant_date=GRANTED,
+        fair_value=D("0.0150"),
+        installments=[rules.Installment(GRANTED + dt.timedelta(days=3), 1)],
+    )
+    assert cumulative_expense(award, GRANTED + dt.timedelta(days=1)) == D("0.01")
+    totals = straight_line_totals(
+        [(GRANTED, GRANTED + dt.timedelta(days=3), 1, D("0.0150"), [0])],
+        [GRANTED + dt.timedelta(days=1)],
+    )
+    assert totals.cumulatives == [D("0.01")]
+    assert totals.unrecognised == D("0.01")  # $0.010 left
+
+
+@st.composite
+def continuing_awards(draw):
+    """Awards whose service continues, granted on different days."""
+    award = draw(awards())
+    shift = dt.timedelta(days=draw(st.integers(-400, 400)))
+    return Award(
+        grant_date=award.grant_date + shift,
+        fair_value=award.fair_value,
+        installments=[rules.Installment(t.vest_date + shift, t.shares) for t in award.installments],
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(continuing_awards(), max_size=6), st.sets(DAYS, min_size=1, max_size=6))
+def test_straight_line_totals_are_the_sum_of_each_grant_s_recognition(awards_, days):
+    days = sorted(days)
+    totals = straight_line_totals(
+        (
+            (
+                award.grant_date,
+                max(t.vest_date for t in award.installments),
+                sum(t.shares for t in award.installments),
+                award.fair_value,
+                [sum(t.shares for t in award.installments if t.vest_date <= on) for on in days],
+            )
+            for award in awards_
+        ),
+        days,
+    )
+    each = [[recognition(award, on) for award in awards_] for on in days]
+    assert totals.cumulatives == [sum((r.cumulative for r in rs), D("0.00")) for rs in each]
+    assert totals.unrecognised == sum((r.unrecognised for r in each[-1]), D("0.00"))
+    weighted = sum((r.unrecognised_years for r in each[-1]), D(0))
+    assert abs(totals.unrecognised_years - weighted) < D("1e-20")

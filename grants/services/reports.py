@@ -303,7 +303,6 @@ def _add_plain(result: Table, book: _Book) -> None:
             "exercised": 0,
             "exercised_before": 0,
             "exercised_end": 0,
-            "vested_end": 0,
         }
     exercises = book.known_exercises().filter(grant__in=plain)
     for price, expires_on, total, by_before, by_end in (
@@ -317,14 +316,19 @@ def _add_plain(result: Table, book: _Book) -> None:
     ):
         group = groups[price, expires_on]
         group.update(exercised=total, exercised_before=by_before, exercised_end=by_end)
-    for price, expires_on, vested in (
-        # Only the grants still outstanding at the end have exercisable shares.
-        Installment.objects.filter(grant__in=plain, grant__expires_on__gte=end, vest_date__lte=end)
+    # Only the grants still outstanding at the end have exercisable shares: all their
+    # shares but those vesting after the end (a grant's installments add up to its shares,
+    # as Grant.create makes sure and check_books checks), so only the installments still
+    # to vest are read, a small part of a book of many years.
+    for (_, expires_on), group in groups.items():
+        group["vested_end"] = group["total"] if expires_on >= end else 0
+    for price, expires_on, unvested in (
+        Installment.objects.filter(grant__in=plain, grant__expires_on__gte=end, vest_date__gt=end)
         .values_list("grant__exercise_price", "grant__expires_on")
-        .annotate(vested=Sum("shares"))
+        .annotate(unvested=Sum("shares"))
         .order_by()
     ):
-        groups[price, expires_on]["vested_end"] = vested
+        groups[price, expires_on]["vested_end"] -= unvested
     prices = _prices(book.company)
     for price, on, shares in (
         exercises.filter(exercise_date__range=(start, end))
@@ -481,11 +485,12 @@ def expense_report(
         weighted += left.unrecognised_years
     if summed:
         days = [start - dt.timedelta(days=1), *(cut_end for _, cut_end in cuts)]
-        cumulatives, left, left_years = _plain_straight_line(book, days)
+        summed_up = _plain_straight_line(book, days)
+        cumulatives = summed_up.cumulatives
         for index in range(len(cuts)):
             totals[index] += cumulatives[index + 1] - cumulatives[index]
-        unrecognised += left
-        weighted += left_years
+        unrecognised += summed_up.unrecognised
+        weighted += summed_up.unrecognised_years
     return ExpenseReport(
         start=start,
         end=end,
@@ -501,37 +506,35 @@ def expense_report(
     )
 
 
-def _plain_straight_line(book: _Book, days: list[dt.date]):
-    """The cumulative straight-line expense on each of ``days`` (the last is the report's
-    end) of the valued grants whose service continues, with what is left at the end and
-    its years: one query over their installments grouped by grant (the value vested by
-    each day, the last vesting date), each grant then read by
-    ``expense.straight_line_recognitions``."""
+def _plain_straight_line(book: _Book, days: list[dt.date]) -> expense.Totals:
+    """The straight-line expense on each of ``days`` (the last is the report's end) of the
+    valued grants whose service continues, with what is left at the end and its years:
+    one query over their installments grouped by grant (shares, shares vested by each
+    day, last vesting date), added up by ``expense.straight_line_totals``.
+
+    Only the differences between the days' figures are reported, so a grant fully vested
+    by the first of ``days`` is left out: its whole value is recognised on each of them,
+    and nothing is left. On a book of many years that is most grants."""
     vested_by = {
         f"vested_{index}": Sum(Case(When(vest_date__lte=day, then=F("shares")), default=Value(0)))
         for index, day in enumerate(days)
     }
+    vesting = Installment.objects.filter(grant=OuterRef("pk"), vest_date__gt=days[0])
+    grants = book.plain().filter(Exists(vesting), valuation__isnull=False)
     rows = (
-        Installment.objects.filter(grant__in=book.plain().filter(valuation__isnull=False))
+        Installment.objects.filter(grant__in=grants)
         .values_list("grant_id", "grant__grant_date", "grant__valuation__fair_value_per_share")
-        .annotate(total=Sum("shares"), last=Max("vest_date"), **vested_by)
+        .annotate(last=Max("vest_date"), total=Sum("shares"), **vested_by)
         .order_by()
+        .iterator(chunk_size=10_000)
     )
-    cumulatives = [Decimal("0.00")] * len(days)
-    left, left_years = Decimal("0.00"), Decimal(0)
-    for _, granted, fair_value, shares, last, *vested in rows.iterator(chunk_size=10_000):
-        found = expense.straight_line_recognitions(
-            grant_date=granted,
-            last_vest=last,
-            value=shares * fair_value,
-            vested_values=[vested_shares * fair_value for vested_shares in vested],
-            days=days,
-        )
-        for index, recognition in enumerate(found):
-            cumulatives[index] += recognition.cumulative
-        left += found[-1].unrecognised
-        left_years += found[-1].unrecognised_years
-    return cumulatives, left, left_years
+    return expense.straight_line_totals(
+        (
+            (granted, last, total, fair_value, vested)
+            for _, granted, fair_value, last, total, *vested in rows
+        ),
+        days,
+    )
 
 
 # -- Form 3921
