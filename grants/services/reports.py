@@ -276,12 +276,32 @@ def option_rollforward(
     return result
 
 
+def _side_by_side(primary, *others):
+    """Rows of grouped queries ordered by the same two-column key, read together:
+    ``(key, primary's values, each other's values)`` for each row of ``primary``, an other's
+    ``absent`` values where it has no row of that key (each other is ``(rows, absent)``; its
+    keys are among ``primary``'s)."""
+    others = [(iter(rows), absent) for rows, absent in others]
+    pending = [next(rows, None) for rows, _ in others]
+    for first, second, *values in primary:
+        key = (first, second)
+        found = []
+        for index, (rows, absent) in enumerate(others):
+            row = pending[index]
+            if row is not None and (row[0], row[1]) == key:
+                found.append(tuple(row[2:]))
+                pending[index] = next(rows, None)
+            else:
+                found.append(absent)
+        yield key, tuple(values), *found
+
+
 def _add_plain(result: Table, book: _Book) -> None:
     """Add the grants with no termination and no forfeiture, summed in the database.
 
     Such a grant's shares leave by exercise, or lapse on the day after its last day; all
     the grants of one exercise price and one last day move together, so a few grouped
-    sums (grants, exercises, installments vested by the end) give the same figures as
+    sums (grants, exercises, installments still to vest after the end) give the same figures as
     ``grants.rollforward.movements`` grant by grant (a test compares the two)."""
     start, end = result.start, result.end
     before = start - dt.timedelta(days=1)
@@ -290,45 +310,66 @@ def _add_plain(result: Table, book: _Book) -> None:
     def upto(field: str, day: dt.date, column: str = "shares"):
         return Sum(Case(When(**{f"{field}__lte": day}, then=F(column)), default=Value(0)))
 
-    key = ("exercise_price", "expires_on")
-    groups: dict[tuple, dict] = {}
-    for price, expires_on, total, granted_before in (
-        plain.values_list(*key)
-        .annotate(total=Sum("shares"), granted_before=upto("grant_date", before))
-        .order_by()
-    ):
-        groups[price, expires_on] = {
-            "total": total,
-            "granted_before": granted_before,
-            "exercised": 0,
-            "exercised_before": 0,
-            "exercised_end": 0,
-        }
+    # Three grouped queries in the same order, read side by side: the grants, their
+    # exercises (as it stood) and the shares of the grants outstanding at the end still to
+    # vest after it. Every grant's exercisable shares are all its shares but those (its
+    # installments add up to its shares, as Grant.create makes sure and check_books
+    # checks), so only the installments still to vest are read, a small part of a book of
+    # many years. Nothing is held per group: memory stays flat whatever the book's size.
+    key = ("grant__exercise_price", "grant__expires_on")
     exercises = book.known_exercises().filter(grant__in=plain)
-    for price, expires_on, total, by_before, by_end in (
-        exercises.values_list("grant__exercise_price", "grant__expires_on")
+    groups = (
+        plain.values_list("exercise_price", "expires_on")
+        .annotate(total=Sum("shares"), granted_before=upto("grant_date", before))
+        .order_by("exercise_price", "expires_on")
+    )
+    exercised_by_group = (
+        exercises.values_list(*key)
         .annotate(
             total=Sum("shares"),
             by_before=upto("exercise_date", before),
             by_end=upto("exercise_date", end),
         )
-        .order_by()
-    ):
-        group = groups[price, expires_on]
-        group.update(exercised=total, exercised_before=by_before, exercised_end=by_end)
-    # Only the grants still outstanding at the end have exercisable shares: all their
-    # shares but those vesting after the end (a grant's installments add up to its shares,
-    # as Grant.create makes sure and check_books checks), so only the installments still
-    # to vest are read, a small part of a book of many years.
-    for (_, expires_on), group in groups.items():
-        group["vested_end"] = group["total"] if expires_on >= end else 0
-    for price, expires_on, unvested in (
+        .order_by(*key)
+    )
+    unvested_by_group = (
         Installment.objects.filter(grant__in=plain, grant__expires_on__gte=end, vest_date__gt=end)
-        .values_list("grant__exercise_price", "grant__expires_on")
+        .values_list(*key)
         .annotate(unvested=Sum("shares"))
-        .order_by()
-    ):
-        groups[price, expires_on]["vested_end"] -= unvested
+        .order_by(*key)
+    )
+    side_by_side = _side_by_side(
+        groups.iterator(chunk_size=10_000),
+        (exercised_by_group.iterator(chunk_size=10_000), (0, 0, 0)),
+        (unvested_by_group.iterator(chunk_size=10_000), (0,)),
+    )
+    spread_at = result.price
+    for (price, expires_on), (total, granted_before), made, (unvested,) in side_by_side:
+        exercised_total, exercised_before, exercised_end = made
+        lapses = expires_on + dt.timedelta(days=1)
+        lapsing = total - exercised_total
+        result.granted.add(total - granted_before, price)
+        result.exercised.add(exercised_end - exercised_before, price)
+        lapsed_before = lapsing if lapses <= before else 0
+        if start <= lapses <= end:
+            result.expired.add(lapsing, price)
+        outstanding_start = granted_before - exercised_before - lapsed_before
+        outstanding_end = total - exercised_end - (lapsing if lapses <= end else 0)
+        result.outstanding_start.add(outstanding_start, price)
+        result.outstanding_end.add(outstanding_end, price)
+        if not outstanding_end:
+            continue
+        vested_end = total - unvested if expires_on >= end else 0
+        exercisable = min(outstanding_end, max(0, vested_end - exercised_end))
+        result.exercisable_end.add(exercisable, price)
+        days_left = max(0, (expires_on - end).days)
+        spread = max(Decimal(0), spread_at - price) if spread_at is not None else Decimal(0)
+        for line, shares in (
+            (result.outstanding_end, outstanding_end),
+            (result.exercisable_end, exercisable),
+        ):
+            line.term_weight += shares * days_left
+            line.intrinsic += shares * spread
     prices = _prices(book.company)
     for price, on, shares in (
         exercises.filter(exercise_date__range=(start, end))
@@ -347,33 +388,6 @@ def _add_plain(result: Table, book: _Book) -> None:
     ):
         result.granted_fair_value += shares * fair_value
         result.granted_valued += shares
-    spread_at = result.price
-    for (price, expires_on), g in groups.items():
-        lapses = expires_on + dt.timedelta(days=1)
-        lapsing = g["total"] - g["exercised"]
-        granted = g["total"] - g["granted_before"]
-        exercised = g["exercised_end"] - g["exercised_before"]
-        result.granted.add(granted, price)
-        result.exercised.add(exercised, price)
-        lapsed_before = lapsing if lapses <= before else 0
-        if start <= lapses <= end:
-            result.expired.add(lapsing, price)
-        outstanding_start = g["granted_before"] - g["exercised_before"] - lapsed_before
-        outstanding_end = g["total"] - g["exercised_end"] - (lapsing if lapses <= end else 0)
-        result.outstanding_start.add(outstanding_start, price)
-        result.outstanding_end.add(outstanding_end, price)
-        if not outstanding_end:
-            continue
-        exercisable = min(outstanding_end, max(0, g["vested_end"] - g["exercised_end"]))
-        result.exercisable_end.add(exercisable, price)
-        days_left = max(0, (expires_on - end).days)
-        spread = max(Decimal(0), spread_at - price) if spread_at is not None else Decimal(0)
-        for line, shares in (
-            (result.outstanding_end, outstanding_end),
-            (result.exercisable_end, exercisable),
-        ):
-            line.term_weight += shares * days_left
-            line.intrinsic += shares * spread
 
 
 # -- expense
