@@ -488,13 +488,12 @@ def expense_report(
         before = expense.cumulative_expense(award, start - dt.timedelta(days=1), **policy)
         amounts = []
         for index, (_, cut_end) in enumerate(cuts):
-            cumulative = expense.cumulative_expense(award, cut_end, **policy)
-            amounts.append(cumulative - before)
-            totals[index] += cumulative - before
-            before = cumulative
+            left = expense.recognition(award, cut_end, **policy)  # the last cut ends at end
+            amounts.append(left.cumulative - before)
+            totals[index] += left.cumulative - before
+            before = left.cumulative
         if per_grant and any(amounts):
             by_grant[numbers[pk]] = amounts
-        left = expense.recognition(award, end, **policy)
         unrecognised += left.unrecognised
         weighted += left.unrecognised_years
     if summed:
