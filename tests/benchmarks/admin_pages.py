@@ -1,0 +1,164 @@
+"""Time every back-office page on one book (run by bench.py in a fresh process with
+DATABASE_URL set, or by hand).
+
+Every page a member of staff can open with a GET: the index, each registered model's
+list, its search (where it has one), its add page and the change page of one of its
+rows, and every page a model admin or the site adds (reports, letters, verbs' forms),
+for that row. Signed in as the benchmark's administrator, in production settings (DEBUG
+off), each page after a warm-up: the median server time of five and the number of
+queries. A page that answers other than 200 is listed with its status, not timed.
+Prints one JSON object: path -> {"ms": ..., "queries": ...} or {"status": ...}. Paths
+containing any of the command's arguments are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "equity.settings")
+
+import django
+
+django.setup()
+
+from django.contrib import admin  # noqa: E402
+from django.core.signals import request_finished, request_started  # noqa: E402
+from django.db import close_old_connections, connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import URLPattern, reverse  # noqa: E402
+
+# As Django's test runner does: keep one connection across requests, so queries are counted.
+request_started.disconnect(close_old_connections)
+request_finished.disconnect(close_old_connections)
+
+REPEAT = 5
+# Pages that answer with a file, not a page, or change something on GET: not timed.
+SKIP_SUFFIXES = ("/delete/", "/history/", "/autocomplete/")
+
+
+def sample_row(model):
+    """A row to open: the one with the most facts where that matters, else the first."""
+    from grants.models import Grant, Optionee
+
+    if model is Grant:
+        from grants.synthetic import BENCH_USER
+
+        found = Grant.objects.filter(optionee__user__username=BENCH_USER).first()
+        if found is not None:
+            return found
+    if model is Optionee:
+        from grants.synthetic import BENCH_USER
+
+        found = Optionee.objects.filter(user__username=BENCH_USER).first()
+        if found is not None:
+            return found
+    return model._default_manager.order_by("pk").first()
+
+
+def search_term(model_admin, row) -> str | None:
+    fields = model_admin.search_fields
+    if not fields or row is None:
+        return None
+    name = fields[0].lstrip("^=@").split("__")[0]
+    value = getattr(row, name, None)
+    if not isinstance(value, str) or not value:
+        return None
+    return value[1 : 1 + min(5, len(value) - 1)] or value  # a part of it, as people type
+
+
+def admin_paths() -> list[str]:
+    paths = [reverse("admin:index")]
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        row = sample_row(model)
+        paths.append(reverse("admin:%s_%s_changelist" % info))
+        term = search_term(model_admin, row)
+        if term:
+            paths.append(reverse("admin:%s_%s_changelist" % info) + f"?q={term}")
+        if model_admin.has_add_permission(_Request()):
+            paths.append(reverse("admin:%s_%s_add" % info))
+        if row is not None:
+            paths.append(reverse("admin:%s_%s_change" % info, args=[row.pk]))
+        standard = {f"{info[0]}_{info[1]}_{name}" for name in
+                    ("changelist", "add", "change", "delete", "history", "autocomplete")}
+        for pattern in model_admin.get_urls():
+            if not isinstance(pattern, URLPattern) or not pattern.name:
+                continue
+            if pattern.name in standard:
+                continue
+            args = []
+            if "object_id" in str(pattern.pattern) or "<" in str(pattern.pattern):
+                if row is None:
+                    continue
+                args = [row.pk]
+            try:
+                paths.append(reverse(f"admin:{pattern.name}", args=args))
+            except Exception:  # noqa: BLE001 - a view that needs other arguments
+                continue
+    for pattern in admin.site.get_urls():
+        if isinstance(pattern, URLPattern) and pattern.name and "<" not in str(pattern.pattern):
+            try:
+                path = reverse(f"admin:{pattern.name}")
+            except Exception:  # noqa: BLE001
+                continue
+            if path not in paths:
+                paths.append(path)
+    return [p for p in dict.fromkeys(paths) if not p.endswith(SKIP_SUFFIXES)]
+
+
+class _Request:
+    """Enough of a request to ask a model admin whose permissions a superuser has."""
+
+    def __init__(self):
+        from django.contrib.auth import get_user_model
+
+        from grants.synthetic import BENCH_ADMIN
+
+        self.user = get_user_model().objects.get(username=BENCH_ADMIN)
+
+
+def main() -> dict:
+    from django.contrib.auth import get_user_model
+
+    from grants.synthetic import BENCH_ADMIN
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=BENCH_ADMIN))
+    result = {}
+    skip = sys.argv[1:]
+    for path in admin_paths():
+        if any(part in path for part in skip):
+            result[path] = {"skipped": True}
+            continue
+        started = time.perf_counter()
+        response = client.get(path, secure=True)  # warm up
+        first = time.perf_counter() - started
+        content_type = response.get("Content-Type", "")
+        if response.status_code != 200 or not content_type.startswith("text/html"):
+            result[path] = {"status": response.status_code, "type": content_type}
+            continue
+        executed = []
+
+        def count(execute, sql, params, many, context):
+            executed.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            client.get(path, secure=True)
+        times = [first]
+        for _ in range(REPEAT if first < 1 else 0):  # a page of seconds: once is enough
+            started = time.perf_counter()
+            client.get(path, secure=True)
+            times.append(time.perf_counter() - started)
+        result[path] = {"ms": round(statistics.median(times) * 1000, 1), "queries": len(executed)}
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
