@@ -143,8 +143,15 @@ def test_the_csv_carries_the_hand_computed_numbers_at_the_latest_closing_price(a
     assert "outstanding-options-2007-05-01.csv" in response["Content-Disposition"]
 
 
-def test_the_page_shows_the_same_numbers(admin_client, book):
+def test_opening_the_page_shows_the_form_and_runs_nothing(admin_client, book):
     response = admin_client.get(REPORT_URL)
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    assert 'value="Show report"' in response.content.decode()
+
+
+def test_the_page_shows_the_same_numbers(admin_client, book):
+    response = admin_client.get(REPORT_URL, {"company": book.pk})
     assert response.status_code == 200
     report = response.context["report"]
     assert report.price == Decimal("4.00")
@@ -221,7 +228,7 @@ def test_during_a_registration_suspension_nothing_is_exercisable(admin_client, b
 
 def test_without_any_closing_price_intrinsic_values_are_left_out(admin_client, book):
     ClosingPrice.objects.all().delete()
-    response = admin_client.get(REPORT_URL)
+    response = admin_client.get(REPORT_URL, {"company": book.pk})
     assert "No closing price is recorded" in response.content.decode()
     rows = csv_of(admin_client.get(REPORT_URL, {"company": book.pk, "format": "csv"}))
     assert rows[-1][3] == "1019000"

@@ -72,23 +72,14 @@ def _last_year() -> dict:
 
 
 def _bound(request, form_class):
-    """The form, bound to the query when one was given, else to last calendar year; and
-    its cleaned data when valid."""
+    """The form bound to the query, and its cleaned data when valid; with no query, the
+    form filled in with last calendar year and no data: each report reads the whole book
+    (seconds on a large one), so it runs when asked for, not on opening the page."""
     if "company" in request.GET:
         form = form_class(request.GET)
-    else:
-        initial = _last_year()
-        if initial["company"] is None:
-            return form_class(initial=initial), None
-        form = form_class(
-            {
-                "company": initial["company"].pk,
-                "start": initial["start"].isoformat(),
-                "end": initial["end"].isoformat(),
-                "by": "quarter",
-            }
-        )
-    return form, (form.cleaned_data if form.is_valid() else None)
+        return form, (form.cleaned_data if form.is_valid() else None)
+    initial = _last_year()
+    return form_class(initial={**initial, "by": "quarter"}), None
 
 
 def _download(request, name: str, data: dict, rows) -> HttpResponse | None:

@@ -223,7 +223,9 @@ def outstanding_options_view(request, *, site):
         request.GET if "company" in request.GET else None, initial={"company": first_company}
     )
     company = price = None
-    if not form.is_bound:
+    # The report reads every open grant of the company (minutes on a book of a million):
+    # opening the page shows the form; the report runs when asked for, or downloaded.
+    if not form.is_bound and "format" in request.GET:
         company = first_company
     elif form.is_valid():
         company, price = form.cleaned_data["company"], form.cleaned_data["price"]
