@@ -4,15 +4,17 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
-from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.utils import flatten_fieldsets, lookup_spawns_duplicates, unquote
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.text import smart_split, unescape_string_literal
 from simple_history.admin import SimpleHistoryAdmin
 
 
@@ -94,6 +96,41 @@ def latest_version(obj) -> str:
     return str(newest or "")
 
 
+# A search through a relation lists the related rows it found, up to this many; with more,
+# it joins the tables as Django does (slower, never wrong).
+SEARCH_IDS_AT_MOST = 1_000
+
+
+def _search_condition(model, paths: list[str], word: str) -> tuple[Q, list[str]]:
+    """Rows of ``model`` where any of ``paths`` (search fields, maybe through relations)
+    contains ``word``, as a condition each table answers from its own indexes; and the
+    paths that had to be joined instead."""
+    condition, joined = Q(), []
+    through: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, rest = path.partition("__")
+        if rest:
+            through.setdefault(head, []).append(rest)
+        else:
+            condition |= Q(**{f"{path}__icontains": word})
+    for head, rests in through.items():
+        related = model._meta.get_field(head).related_model
+        inner, inner_joined = _search_condition(related, rests, word)
+        ids = list(
+            related._default_manager.filter(inner)
+            .order_by()
+            .values_list("pk", flat=True)[: SEARCH_IDS_AT_MOST + 1]
+        )
+        if len(ids) > SEARCH_IDS_AT_MOST:
+            for rest in rests:
+                condition |= Q(**{f"{head}__{rest}__icontains": word})
+            joined += [f"{head}__{rest}" for rest in rests]
+        else:
+            condition |= Q(**{f"{head}__in": ids})
+            joined += [f"{head}__{path}" for path in inner_joined]
+    return condition, joined
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """A screen with its audit history, where only who may change a row may revert it.
 
@@ -104,6 +141,24 @@ class HistoryAdmin(SimpleHistoryAdmin):
     """
 
     history_list_display = ["history_source"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Django's search (every word found in some search field), except that a field
+        of a related table is looked up in that table first, by its own index (the
+        trigram indexes of migration 0021 on PostgreSQL), and the rows found are matched
+        by key. Django's one query joining the tables read every row of the book on each
+        search: 1 s for a grant number at a million grants."""
+        fields = list(self.get_search_fields(request))
+        if not search_term or not fields or any(f.startswith(("^", "=", "@")) for f in fields):
+            return super().get_search_results(request, queryset, search_term)
+        duplicates = False
+        for word in smart_split(search_term):
+            if word.startswith(('"', "'")) and word[0] == word[-1]:
+                word = unescape_string_literal(word)
+            condition, joined = _search_condition(self.model, fields, word)
+            queryset = queryset.filter(condition)
+            duplicates = duplicates or any(lookup_spawns_duplicates(self.opts, p) for p in joined)
+        return queryset, duplicates
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
