@@ -69,9 +69,7 @@ def search_term(model_admin) -> str | None:
     if not fields:
         return None
     field = fields[0].lstrip("^=@")
-    value = (
-        model_admin.model._default_manager.order_by("-pk").values_list(field, flat=True).first()
-    )
+    value = model_admin.model._default_manager.order_by("-pk").values_list(field, flat=True).first()
     return value if isinstance(value, str) and value else None
 
 
@@ -80,10 +78,11 @@ def admin_paths() -> list[str]:
     for model, model_admin in admin.site._registry.items():
         info = (model._meta.app_label, model._meta.model_name)
         row = sample_row(model)
-        paths.append(reverse("admin:{}_{}_changelist".format(*info)))
+        changelist = reverse("admin:{}_{}_changelist".format(*info))
+        paths.append(changelist)
         term = search_term(model_admin)
         if term:
-            paths.append(reverse("admin:{}_{}_changelist".format(*info)) + "?" + urlencode({"q": term}))
+            paths.append(f"{changelist}?{urlencode({'q': term})}")
         if model_admin.has_add_permission(_Request()):
             paths.append(reverse("admin:{}_{}_add".format(*info)))
         if row is not None:
