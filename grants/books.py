@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F
 
 from grants import rules
 from grants.models import (
@@ -411,15 +411,37 @@ def check_endings() -> Iterator[Mismatch]:
             )
 
 
-def check_plan(plan: Plan) -> Iterator[Mismatch]:
-    """The plan's reserve is not overdrawn (paragraph 10); ``plan`` from
+def check_plan(plan: Plan, used: int) -> Iterator[Mismatch]:
+    """The plan's reserve is not overdrawn (paragraph 10), and the sums the database keeps
+    for it (``PlanUsage``) are what its grants add up to, ``used``; ``plan`` from
     ``Plan.with_reserve()``."""
-    used = plan.reserve_used_shares
+    if plan.reserve_used_shares != used:
+        yield Mismatch(
+            f"plan {plan.name}",
+            f"the kept sums say {plan.reserve_used_shares:,} shares of the reserve are in "
+            f"use, but its grants add up to {used:,}: find what wrote around the triggers, "
+            f"then add them up again (grants.usage_triggers.recount)",
+        )
     if used > plan.share_reserve:
         yield Mismatch(
             f"plan {plan.name}",
             f"{used:,} shares in use exceed the reserve of {plan.share_reserve:,}",
         )
+
+
+def check_terms_usage() -> Iterator[Mismatch]:
+    """The count of grants the database keeps for each agreement form (``TermsUsage``) is
+    the number of grants made under it."""
+    counted = dict(
+        Grant.objects.order_by().values("terms").annotate(n=Count("pk")).values_list("terms", "n")
+    )
+    for terms_id, name, kept in GrantTerms.objects.values_list("pk", "name", "usage__grants"):
+        if (kept or 0) != counted.get(terms_id, 0):
+            yield Mismatch(
+                f"agreement form {name}",
+                f"the kept count says {kept or 0:,} grants, but {counted.get(terms_id, 0):,} "
+                f"were made under it",
+            )
 
 
 def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch | int]:
@@ -439,8 +461,10 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
     yield from late_exercises(late)
     yield from check_exercises()
     yield from check_endings()
+    used = dict(Plan.used_by_plan(Grant.objects.all()).values_list("plan", "used"))
     for plan in Plan.with_reserve():
-        yield from check_plan(plan)
+        yield from check_plan(plan, used.get(plan.pk, 0))
+    yield from check_terms_usage()
     yield from check_rollforward(on)
 
 

@@ -35,7 +35,7 @@ from grants.models.people import (
     Termination,
     TerminationEffect,
 )
-from grants.models.plans import GrantTerms, Plan
+from grants.models.plans import GrantTerms, Plan, PlanUsage, TermsUsage
 from grants.models.valuation import GrantValuation
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "Optionee",
     "OptioneeQuerySet",
     "Plan",
+    "PlanUsage",
     "Position",
     "RegistrationSuspension",
     "ScheduleRow",
@@ -65,6 +66,7 @@ __all__ = [
     "Successor",
     "Termination",
     "TerminationEffect",
+    "TermsUsage",
     "WithholdingRate",
     "_validate_time_zone",
     "gather_facts",

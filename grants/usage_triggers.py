@@ -1,0 +1,198 @@
+"""The triggers that keep ``PlanUsage`` and ``TermsUsage`` (the sums behind a plan's
+reserve, the count of grants under each agreement form) in step with the grants table.
+
+They run inside the statement that changes grants, so the sums can never disagree with
+the book they describe, whoever writes it. On PostgreSQL they are statement-level
+triggers reading the statement's transition tables: a COPY of 100,000 grants or the
+nightly job's one UPDATE of many grants adjusts each sum once, not once a row. SQLite has
+row-level triggers only.
+
+SQLite drops a table's triggers when Django's schema editor rebuilds the table (most
+``ALTER``s of ``grants_grant``): a later migration that alters the grants table must call
+``install`` again. A test checks that the triggers are in place after every migration, and
+``check_books`` compares the sums with the book.
+"""
+
+from __future__ import annotations
+
+# The rows a statement changed, each counted in (+1: a new version) or out (-1: an old one).
+_CHANGES = {
+    "insert": "SELECT plan_id, terms_id, shares, returned_shares, 1 AS sign FROM new_rows",
+    "delete": "SELECT plan_id, terms_id, shares, returned_shares, -1 AS sign FROM old_rows",
+    "update": (
+        "SELECT plan_id, terms_id, shares, returned_shares, 1 AS sign FROM new_rows "
+        "UNION ALL "
+        "SELECT plan_id, terms_id, shares, returned_shares, -1 AS sign FROM old_rows"
+    ),
+}
+_TRANSITIONS = {
+    "insert": "REFERENCING NEW TABLE AS new_rows",
+    "delete": "REFERENCING OLD TABLE AS old_rows",
+    "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+
+
+def _postgresql() -> list[str]:
+    statements = [
+        """
+        CREATE OR REPLACE FUNCTION grants_usage_new_plan() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO grants_planusage (plan_id, granted, returned) VALUES (NEW.id, 0, 0);
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION grants_usage_new_terms() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0);
+            RETURN NULL;
+        END $$
+        """,
+        "DROP TRIGGER IF EXISTS grants_usage_new_plan ON grants_plan",
+        """
+        CREATE TRIGGER grants_usage_new_plan AFTER INSERT ON grants_plan
+        FOR EACH ROW EXECUTE FUNCTION grants_usage_new_plan()
+        """,
+        "DROP TRIGGER IF EXISTS grants_usage_new_terms ON grants_grantterms",
+        """
+        CREATE TRIGGER grants_usage_new_terms AFTER INSERT ON grants_grantterms
+        FOR EACH ROW EXECUTE FUNCTION grants_usage_new_terms()
+        """,
+    ]
+    for event, changes in _CHANGES.items():
+        statements += [
+            f"""
+            CREATE OR REPLACE FUNCTION grants_usage_after_{event}() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE grants_planusage AS usage
+                   SET granted = usage.granted + change.granted,
+                       returned = usage.returned + change.returned
+                  FROM (SELECT plan_id, SUM(sign * shares) AS granted,
+                               SUM(sign * returned_shares) AS returned
+                          FROM ({changes}) AS changed GROUP BY plan_id) AS change
+                 WHERE usage.plan_id = change.plan_id
+                   AND (change.granted <> 0 OR change.returned <> 0);
+                UPDATE grants_termsusage AS usage
+                   SET grants = usage.grants + change.grants
+                  FROM (SELECT terms_id, SUM(sign) AS grants
+                          FROM ({changes}) AS changed GROUP BY terms_id) AS change
+                 WHERE usage.terms_id = change.terms_id AND change.grants <> 0;
+                RETURN NULL;
+            END $$
+            """,
+            f"DROP TRIGGER IF EXISTS grants_usage_after_{event} ON grants_grant",
+            f"""
+            CREATE TRIGGER grants_usage_after_{event} AFTER {event.upper()} ON grants_grant
+            {_TRANSITIONS[event]} FOR EACH STATEMENT
+            EXECUTE FUNCTION grants_usage_after_{event}()
+            """,
+        ]
+    return statements
+
+
+def _row_change(row: str, sign: str) -> list[str]:
+    """SQLite: count one version of a row (``NEW`` or ``OLD``) in (+) or out (-)."""
+    return [
+        f"UPDATE grants_planusage SET granted = granted {sign} {row}.shares, "
+        f"returned = returned {sign} {row}.returned_shares WHERE plan_id = {row}.plan_id;",
+        f"UPDATE grants_termsusage SET grants = grants {sign} 1 WHERE terms_id = {row}.terms_id;",
+    ]
+
+
+def _sqlite() -> list[str]:
+    bodies = {
+        "INSERT": _row_change("NEW", "+"),
+        "DELETE": _row_change("OLD", "-"),
+        "UPDATE OF plan_id, terms_id, shares, returned_shares": [
+            *_row_change("OLD", "-"),
+            *_row_change("NEW", "+"),
+        ],
+    }
+    statements = [
+        "DROP TRIGGER IF EXISTS grants_usage_new_plan",
+        "CREATE TRIGGER grants_usage_new_plan AFTER INSERT ON grants_plan BEGIN "
+        "INSERT INTO grants_planusage (plan_id, granted, returned) VALUES (NEW.id, 0, 0); END",
+        "DROP TRIGGER IF EXISTS grants_usage_new_terms",
+        "CREATE TRIGGER grants_usage_new_terms AFTER INSERT ON grants_grantterms BEGIN "
+        "INSERT INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0); END",
+    ]
+    for event, body in bodies.items():
+        name = f"grants_usage_after_{event.split()[0].lower()}"
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {event} ON grants_grant BEGIN {' '.join(body)} END",
+        ]
+    return statements
+
+
+TRIGGERS = [
+    "grants_usage_new_plan",
+    "grants_usage_new_terms",
+    "grants_usage_after_insert",
+    "grants_usage_after_delete",
+    "grants_usage_after_update",
+]
+
+_RECOUNT = [
+    "DELETE FROM grants_planusage",
+    "DELETE FROM grants_termsusage",
+    """
+    INSERT INTO grants_planusage (plan_id, granted, returned)
+    SELECT plan.id, COALESCE(SUM(grant_.shares), 0), COALESCE(SUM(grant_.returned_shares), 0)
+      FROM grants_plan AS plan LEFT JOIN grants_grant AS grant_ ON grant_.plan_id = plan.id
+     GROUP BY plan.id
+    """,
+    """
+    INSERT INTO grants_termsusage (terms_id, grants)
+    SELECT terms.id, COUNT(grant_.id)
+      FROM grants_grantterms AS terms LEFT JOIN grants_grant AS grant_ ON grant_.terms_id = terms.id
+     GROUP BY terms.id
+    """,
+]
+
+
+def install(schema_editor) -> None:
+    """Create (or re-create) the triggers and add the sums up from the book."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "postgresql":
+        statements = _postgresql()
+    elif vendor == "sqlite":
+        statements = _sqlite()
+    else:
+        raise NotImplementedError(f"No usage triggers are written for {vendor}.")
+    for statement in [*statements, *_RECOUNT]:
+        schema_editor.execute(statement)
+
+
+def recount(connection) -> None:
+    """Add the sums up from the book again (after something wrote around the triggers)."""
+    with connection.cursor() as cursor:
+        for statement in _RECOUNT:
+            cursor.execute(statement)
+
+
+def remove(schema_editor) -> None:
+    on = {"grants_usage_new_plan": "grants_plan", "grants_usage_new_terms": "grants_grantterms"}
+    for name in TRIGGERS:
+        if schema_editor.connection.vendor == "postgresql":
+            table = on.get(name, "grants_grant")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+        else:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def installed(connection) -> set[str]:
+    """The names of the usage triggers present in the database."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'grants_usage_%%'")
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE 'grants_usage_%'"
+            )
+        return {row[0] for row in cursor.fetchall()}
