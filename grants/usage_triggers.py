@@ -7,6 +7,11 @@ triggers reading the statement's transition tables: a COPY of 100,000 grants or 
 nightly job's one UPDATE of many grants adjusts each sum once, not once a row. SQLite has
 row-level triggers only.
 
+The two tables are the database's, not Django's (the models are unmanaged): Django does
+not flush or dump them. They hold no foreign key, so emptying the book (``flush``, which
+truncates plans) leaves them alone; a plan or form created with an id seen before starts
+its row again at zero.
+
 SQLite drops a table's triggers when Django's schema editor rebuilds the table (most
 ``ALTER``s of ``grants_grant``): a later migration that alters the grants table must call
 ``install`` again. A test checks that the triggers are in place after every migration, and
@@ -38,7 +43,8 @@ def _postgresql() -> list[str]:
         CREATE OR REPLACE FUNCTION grants_usage_new_plan() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO grants_planusage (plan_id, granted, returned) VALUES (NEW.id, 0, 0);
+            INSERT INTO grants_planusage (plan_id, granted, returned) VALUES (NEW.id, 0, 0)
+            ON CONFLICT (plan_id) DO UPDATE SET granted = 0, returned = 0;
             RETURN NULL;
         END $$
         """,
@@ -46,7 +52,8 @@ def _postgresql() -> list[str]:
         CREATE OR REPLACE FUNCTION grants_usage_new_terms() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0);
+            INSERT INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0)
+            ON CONFLICT (terms_id) DO UPDATE SET grants = 0;
             RETURN NULL;
         END $$
         """,
@@ -114,10 +121,11 @@ def _sqlite() -> list[str]:
     statements = [
         "DROP TRIGGER IF EXISTS grants_usage_new_plan",
         "CREATE TRIGGER grants_usage_new_plan AFTER INSERT ON grants_plan BEGIN "
-        "INSERT INTO grants_planusage (plan_id, granted, returned) VALUES (NEW.id, 0, 0); END",
+        "INSERT OR REPLACE INTO grants_planusage (plan_id, granted, returned) "
+        "VALUES (NEW.id, 0, 0); END",
         "DROP TRIGGER IF EXISTS grants_usage_new_terms",
         "CREATE TRIGGER grants_usage_new_terms AFTER INSERT ON grants_grantterms BEGIN "
-        "INSERT INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0); END",
+        "INSERT OR REPLACE INTO grants_termsusage (terms_id, grants) VALUES (NEW.id, 0); END",
     ]
     for event, body in bodies.items():
         name = f"grants_usage_after_{event.split()[0].lower()}"
@@ -134,6 +142,13 @@ TRIGGERS = [
     "grants_usage_after_insert",
     "grants_usage_after_delete",
     "grants_usage_after_update",
+]
+
+_TABLES = [
+    "CREATE TABLE IF NOT EXISTS grants_planusage (plan_id bigint NOT NULL PRIMARY KEY, "
+    "granted bigint NOT NULL DEFAULT 0, returned bigint NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS grants_termsusage (terms_id bigint NOT NULL PRIMARY KEY, "
+    "grants bigint NOT NULL DEFAULT 0)",
 ]
 
 _RECOUNT = [
@@ -163,7 +178,7 @@ def install(schema_editor) -> None:
         statements = _sqlite()
     else:
         raise NotImplementedError(f"No usage triggers are written for {vendor}.")
-    for statement in [*statements, *_RECOUNT]:
+    for statement in [*_TABLES, *statements, *_RECOUNT]:
         schema_editor.execute(statement)
 
 
@@ -183,6 +198,8 @@ def remove(schema_editor) -> None:
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
         else:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    schema_editor.execute("DROP TABLE IF EXISTS grants_planusage")
+    schema_editor.execute("DROP TABLE IF EXISTS grants_termsusage")
 
 
 def installed(connection) -> set[str]:
@@ -196,3 +213,17 @@ def installed(connection) -> set[str]:
                 "WHERE type = 'trigger' AND name LIKE 'grants_usage_%'"
             )
         return {row[0] for row in cursor.fetchall()}
+
+
+class KeptByTheDatabase:
+    """A database router (``DATABASE_ROUTERS``) that keeps Django's hands off the two
+    tables: ``dumpdata`` leaves them out of a backup (loading a backup adds them up anew,
+    through the triggers, as its grants load) and no migration of Django's creates or
+    alters them (``install`` does)."""
+
+    TABLES = {"planusage", "termsusage"}
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        if app_label == "grants" and model_name and model_name.lower() in self.TABLES:
+            return False
+        return None

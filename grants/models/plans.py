@@ -340,10 +340,21 @@ class PlanUsage(models.Model):
     book up again and compares."""
 
     plan = models.OneToOneField(
-        Plan, primary_key=True, on_delete=models.CASCADE, related_name="usage"
+        Plan,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="usage",
+        db_constraint=False,
     )
     granted = models.BigIntegerField(default=0)
     returned = models.BigIntegerField(default=0)
+
+    class Meta:
+        # The table and its triggers are the database's (grants/usage_triggers.py): Django
+        # neither migrates, flushes nor dumps it, so a restored backup is added up anew
+        # by the triggers as its grants load.
+        managed = False
+        db_table = "grants_planusage"
 
     def __str__(self) -> str:
         return f"{self.plan}: {self.granted - self.returned:,} shares in use"
@@ -354,9 +365,17 @@ class TermsUsage(models.Model):
     ``PlanUsage``."""
 
     terms = models.OneToOneField(
-        GrantTerms, primary_key=True, on_delete=models.CASCADE, related_name="usage"
+        GrantTerms,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="usage",
+        db_constraint=False,
     )
     grants = models.BigIntegerField(default=0)
+
+    class Meta:
+        managed = False
+        db_table = "grants_termsusage"
 
     def __str__(self) -> str:
         return f"{self.terms}: {self.grants:,} grants"
