@@ -392,7 +392,6 @@ class GrantAdmin(HistoryAdmin):
     list_select_related = ["plan__company", "optionee", "terms"]
     search_fields = ["number", "optionee__legal_name", "optionee__email"]
     search_help_text = "Grant number, optionee name or e-mail."
-    list_per_page = 50
     fieldsets = [
         (
             None,
