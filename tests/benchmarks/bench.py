@@ -62,7 +62,7 @@ def manage(url: str, *args: str) -> str:
 
 def run_json(url: str, script: str, *args: str) -> dict:
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    if script == "measure.py":
+    if script in ("measure.py", "admin_pages.py"):
         env.update({"DEBUG": "false", "SECRET_KEY": "bench-" + "x" * 50, "ALLOWED_HOSTS": "*"})
     done = subprocess.run(
         [PYTHON, str(ROOT / "tests/benchmarks" / script), *args],
@@ -152,6 +152,18 @@ def main() -> None:
                 f"{figures['seconds'] * 1000:.1f} ms, {figures['queries']} queries",
             )
         )
+    every_admin_page = run_json(large_url, "admin_pages.py")
+    timed = {path: f for path, f in every_admin_page.items() if "ms" in f}
+    slowest = sorted(timed.items(), key=lambda item: -item[1]["ms"])
+    over = [path for path, f in slowest if f["ms"] >= 50]
+    rows.append(
+        (
+            f"every back-office page ({len(timed)}): server time",
+            f"{args.large:,} grants",
+            f"slowest {slowest[0][0]} {slowest[0][1]['ms']:.1f} ms; "
+            + (f"{len(over)} at 50 ms or more: {', '.join(over)}" if over else "all under 50 ms"),
+        )
+    )
     served = run_json(
         large_url, "serve.py", json.dumps({"seconds": args.seconds, "pages": large["page_specs"]})
     )
@@ -182,6 +194,9 @@ def main() -> None:
     print("| benchmark | book | result |\n| --- | --- | --- |")
     for name, size, value in rows:
         print(f"| {name} | {size} | {value} |")
+    print("\n| back-office page | server time | queries |\n| --- | ---: | ---: |")
+    for path, figures in slowest:
+        print(f"| `{path}` | {figures['ms']:.1f} ms | {figures['queries']} |")
     if "books_error" in large:
         print(f"\ncheck_books reported: {large['books_error']}")
 

@@ -105,6 +105,8 @@ if "reports" in WHAT:
             ),
             batch_size=10_000,
         )
+        with connection.cursor() as cursor:  # as generate_book does after writing a book
+            cursor.execute("ANALYZE grants_grantvaluation")
     year = dt.date.fromisoformat(AS_OF).year - 1
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
     result["option_rollforward"] = median_seconds(
