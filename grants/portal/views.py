@@ -57,10 +57,23 @@ def dashboard(request):
     rows = [{"grant": grant, "position": grant.position(closing_price=price)} for grant in grants]
     optionees = {grant.optionee for grant in grants}
     acting_for = sorted(o.legal_name for o in optionees if o.user_id != request.user.pk)
+    # The layout's banner, from the grants already read (``pending_acknowledgements``
+    # would read them again): the person's own grants, by number, whose current
+    # documents nobody has acknowledged.
+    pending = [
+        grant
+        for grant in grants
+        if grant.optionee.user_id == request.user.pk and grant.acknowledgement() is None
+    ]
     return render(
         request,
         "portal/dashboard.html",
-        {"rows": rows, "closing_price": price, "acting_for": acting_for},
+        {
+            "rows": rows,
+            "closing_price": price,
+            "acting_for": acting_for,
+            "pending_acknowledgements": pending,
+        },
     )
 
 
