@@ -100,20 +100,28 @@ def gather_facts(grants: list[Grant]) -> None:
         exercises[grant_id].append(row)
     people = people_facts(optionee_ids, {g.plan.company_id for g in grants})
     for grant in grants:
-        exercised, pending, charged = Exercise.tally(exercises[grant.pk])
-        termination = people.terminations.get(grant.optionee_id)
-        grant._facts = GrantFacts(
-            installments=installments[grant.pk],
-            exercised=exercised,
-            pending=pending,
-            charged=charged,
-            termination=termination,
-            suspensions=people.suspensions[grant.plan.company_id],
-            liability_windows=people.windows.get(grant.optionee_id, []),
-            accelerated=grant.terms.as_rules().accelerates(termination),
-            holds=people.holds.get(grant.optionee_id, []),
-            forfeited_on=grant.forfeited_on,
-        )
+        grant._facts = facts_of(grant, installments[grant.pk], exercises[grant.pk], people)
+
+
+def facts_of(grant: Grant, installments, exercise_rows, people) -> GrantFacts:
+    """The facts the rules read of ``grant`` (its ``plan`` and ``terms`` loaded), from its
+    installments in vesting order, its exercises as ``(status, shares, charged
+    installment's vesting date)`` and ``people_facts`` of its optionee and company: the one
+    place that assembles them, for ``gather_facts`` and the OCF export alike."""
+    exercised, pending, charged = Exercise.tally(exercise_rows)
+    termination = people.terminations.get(grant.optionee_id)
+    return GrantFacts(
+        installments=installments,
+        exercised=exercised,
+        pending=pending,
+        charged=charged,
+        termination=termination,
+        suspensions=people.suspensions[grant.plan.company_id],
+        liability_windows=people.windows.get(grant.optionee_id, []),
+        accelerated=grant.terms.as_rules().accelerates(termination),
+        holds=people.holds.get(grant.optionee_id, []),
+        forfeited_on=grant.forfeited_on,
+    )
 
 
 class Grant(ExerciseVerbs, EndingVerbs, AcknowledgementVerbs, models.Model):

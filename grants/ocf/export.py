@@ -38,6 +38,7 @@ from grants.models import (
     Termination,
 )
 from grants.models.facts import GrantFacts, people_facts
+from grants.models.grant import facts_of
 from grants.ocf import extensions
 from grants.ocf.validation import MANIFEST_FILE, OCF_VERSION
 
@@ -435,19 +436,8 @@ def _chunk_of_grants(chunk: list[tuple], as_of: dt.date, shared: dict):
         grant.plan, grant.terms = plans[grant.plan_id], forms[grant.terms_id]
         grant.optionee = optionees[grant.optionee_id]
         rows = exercises[grant.pk]
-        exercised, pending, charged = Exercise.tally((r[0], r[1], r[2]) for r in rows)
-        termination = people.terminations.get(grant.optionee_id)
-        grant._facts = GrantFacts(
-            installments=installments[grant.pk],
-            exercised=exercised,
-            pending=pending,
-            charged=charged,
-            termination=termination,
-            suspensions=people.suspensions[grant.plan.company_id],
-            liability_windows=people.windows.get(grant.optionee_id, []),
-            accelerated=grant.terms.as_rules().accelerates(termination),
-            holds=people.holds.get(grant.optionee_id, []),
-            forfeited_on=grant.forfeited_on,
+        grant._facts = facts_of(
+            grant, installments[grant.pk], [(r[0], r[1], r[2]) for r in rows], people
         )
         made = [
             (on, shares, method, withheld, aggregate, status, charged_to)
