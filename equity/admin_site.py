@@ -36,6 +36,12 @@ class EquityAdminSite(admin.AdminSite):
 
         return super().index(request, {**dashboard(request), **(extra_context or {})})
 
+    def autocomplete_view(self, request):
+        """Search-as-you-type, each choice labelled as the forms label it."""
+        from grants.admin.base import LabelledAutocomplete
+
+        return LabelledAutocomplete.as_view(admin_site=self)(request)
+
     def admin_view(self, view, cacheable=False):
         """Every screen of the back office, whose URL parameters (row keys) must be plain
         ASCII: Python reads "١" (an Arabic-Indic digit) as 1, and the admin would open row

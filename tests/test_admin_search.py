@@ -63,3 +63,29 @@ def test_a_search_by_e_mail_reads_the_trigram_index():
         cursor.execute("RESET enable_seqscan")
         cursor.execute("RESET enable_indexscan")
     assert "optionee_email_trgm" in plan
+
+
+def test_the_search_as_you_type_says_whose_grant_it_is(client, request_):
+    load_demo()
+    client.force_login(request_.user)
+    found = client.get(
+        "/admin/autocomplete/",
+        {"term": "Garcia", "app_label": "grants", "model_name": "exercise", "field_name": "grant"},
+        secure=True,
+    ).json()["results"]
+    assert found
+    assert all(r["text"].endswith("— Maria Garcia") for r in found), found
+    people = client.get(
+        "/admin/autocomplete/",
+        {
+            "term": "Garcia",
+            "app_label": "grants",
+            "model_name": "termination",
+            "field_name": "optionee",
+        },
+        secure=True,
+    ).json()["results"]
+    garcia = Optionee.objects.get(legal_name="Maria Garcia")
+    assert [r["text"] for r in people] == [
+        f"Maria Garcia ({garcia.employee_id})" if garcia.employee_id else "Maria Garcia"
+    ]

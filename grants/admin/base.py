@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import flatten_fieldsets, lookup_spawns_duplicates, unquote
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -74,6 +75,31 @@ class AutocompleteSelect(widgets.AutocompleteSelect):
             return super().optgroups(name, value, attr)
         except (ValueError, ValidationError):
             return super().optgroups(name, [], attr)
+
+
+def grant_label(grant) -> str:
+    """A grant as a choice names it: its number and whose it is."""
+    return f"{grant.number} — {grant.optionee.legal_name}"
+
+
+def optionee_label(optionee) -> str:
+    """An optionee as a choice names them: the legal name, with the employee id if any."""
+    if optionee.employee_id:
+        return f"{optionee.legal_name} ({optionee.employee_id})"
+    return optionee.legal_name
+
+
+class LabelledAutocomplete(AutocompleteJsonView):
+    """The admin's search-as-you-type, each choice labelled by its model admin's
+    ``autocomplete_label`` when it has one, as the form's own choices are: a grant found by
+    its holder's name shows whose it is, not its number alone."""
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        label = getattr(self.model_admin, "autocomplete_label", None)
+        if label is not None:
+            result["text"] = label(obj)
+        return result
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -26,6 +26,7 @@ from grants.admin.base import (
     AutocompleteSelect,
     EventAdmin,
     form_error,
+    grant_label,
     object_or_404,
     per_share,
     render_admin_form,
@@ -66,7 +67,7 @@ def recorded_message(exercise: Exercise) -> str:
 
 class GrantChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, grant: Grant) -> str:
-        return f"{grant.number} — {grant.optionee.legal_name}"
+        return grant_label(grant)
 
 
 class SuccessorChoiceField(forms.ModelChoiceField):

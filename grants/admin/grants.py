@@ -36,6 +36,7 @@ from grants.admin.base import (
     HistoryAdmin,
     ReadOnlyInline,
     form_error,
+    grant_label,
     render_admin_form,
     user_may,
     verb_screen,
@@ -391,6 +392,7 @@ class GrantAdmin(HistoryAdmin):
     ]
     list_select_related = ["plan__company", "optionee", "terms"]
     search_fields = ["number", "optionee__legal_name", "optionee__email"]
+    autocomplete_label = staticmethod(grant_label)
     search_help_text = "Grant number, optionee name or e-mail."
     fieldsets = [
         (

@@ -31,6 +31,7 @@ from grants.admin.base import (
     ReadOnlyInline,
     form_error,
     object_or_404,
+    optionee_label,
     per_share,
     render_admin_form,
     user_may,
@@ -213,6 +214,7 @@ class OptioneeAdmin(HistoryAdmin):
     list_select_related = ["user"]
     search_fields = ["legal_name", "email", "employee_id"]
     raw_id_fields = ["user"]
+    autocomplete_label = staticmethod(optionee_label)
     inlines = [TerminationInline, Section16WindowInline, NoticeAddressInline, SuccessorInline]
     # Half a million optionees: the unfiltered list takes PostgreSQL's estimate of the
     # count, and a filtered one is not counted a second time for the "of N" total.
@@ -486,11 +488,7 @@ class OptioneeAdmin(HistoryAdmin):
 
 class OptioneeChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, optionee: Optionee) -> str:
-        return (
-            f"{optionee.legal_name} ({optionee.employee_id})"
-            if optionee.employee_id
-            else optionee.legal_name
-        )
+        return optionee_label(optionee)
 
 
 class TerminationForm(forms.Form):

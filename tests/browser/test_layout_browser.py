@@ -29,6 +29,8 @@ ADMIN_PAGES = [
     "/admin/reports/expense/",
     "/admin/reports/expense/?PERIOD&by=quarter",
     "/admin/reports/form-3921/",
+    "/admin/grants/exercise/add/",
+    "/admin/grants/termination/add/",
     "/admin/grants/grantterms/",
     "/admin/grants/grantterms/add/",
     "/admin/grants/company/",
