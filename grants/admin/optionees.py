@@ -214,7 +214,6 @@ class OptioneeAdmin(HistoryAdmin):
     list_select_related = ["user"]
     search_fields = ["legal_name", "email", "employee_id"]
     raw_id_fields = ["user"]
-    autocomplete_label = staticmethod(optionee_label)
     inlines = [TerminationInline, Section16WindowInline, NoticeAddressInline, SuccessorInline]
     # Half a million optionees: the unfiltered list takes PostgreSQL's estimate of the
     # count, and a filtered one is not counted a second time for the "of N" total.
