@@ -107,6 +107,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Tables the database keeps itself (the sums behind the reserve): not dumped, not migrated.
 DATABASE_ROUTERS = ["grants.usage_triggers.KeptByTheDatabase"]
 
+# "pages": the portal's rendered fragments (grants/portal/cache.py), in each process's own
+# memory, under keys that change with every fact they show. At most 2,000 entries of a few
+# kilobytes each, about 30 MB a worker at worst.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

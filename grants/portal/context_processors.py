@@ -5,4 +5,4 @@ from grants.portal.views import pending_acknowledgements
 
 def portal(request):
     """What every portal page shows: the grants still waiting for an acknowledgement."""
-    return {"pending_acknowledgements": lambda: pending_acknowledgements(request.user)}
+    return {"pending_acknowledgements": lambda: pending_acknowledgements(request)}

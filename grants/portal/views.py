@@ -10,12 +10,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from grants import rules
 from grants.charts import vesting_chart
 from grants.models import Exercise, Grant, Notice, Optionee
+from grants.portal import cache
 from grants.portal.forms import AcknowledgementForm, ExerciseForm, NoticeAddressForm
 
 
@@ -52,43 +55,39 @@ def _own_grant(user, number: str) -> Grant:
 
 @login_required
 def dashboard(request):
-    grants = list(person_grants(request.user).prefetch_related("acknowledgements"))
+    body = cache.fragment(request, "dashboard", lambda: _dashboard_body(request.user))
+    return render(request, "portal/dashboard.html", {"body": mark_safe(body)})
+
+
+def _dashboard_body(user) -> str:
+    grants = list(person_grants(user).prefetch_related("acknowledgements"))
     price = grants[0].company.closing_price(grants[0].company.today()) if grants else None
     rows = [{"grant": grant, "position": grant.position(closing_price=price)} for grant in grants]
     optionees = {grant.optionee for grant in grants}
-    acting_for = sorted(o.legal_name for o in optionees if o.user_id != request.user.pk)
-    # The layout's banner, from the grants already read (``pending_acknowledgements``
-    # would read them again): the person's own grants, by number, whose current
-    # documents nobody has acknowledged.
-    pending = [
-        grant
-        for grant in grants
-        if grant.optionee.user_id == request.user.pk and grant.acknowledgement() is None
-    ]
-    return render(
-        request,
-        "portal/dashboard.html",
-        {
-            "rows": rows,
-            "closing_price": price,
-            "acting_for": acting_for,
-            "pending_acknowledgements": pending,
-        },
+    acting_for = sorted(o.legal_name for o in optionees if o.user_id != user.pk)
+    return render_to_string(
+        "portal/dashboard_body.html",
+        {"rows": rows, "closing_price": price, "acting_for": acting_for},
     )
 
 
 @login_required
 def grant_detail(request, number: str):
-    grant = _own_grant(request.user, number)
+    body = cache.fragment(request, f"grant {number}", lambda: _grant_body(request.user, number))
+    return render(request, "portal/grant_detail.html", {"number": number, "body": mark_safe(body)})
+
+
+def _grant_body(user, number: str) -> str:
+    grant = _own_grant(user, number)
     today = grant.company.today()
     schedule = grant.schedule(today)
     position = grant.position(today)
     termination = grant.facts().termination
     window = grant.terms.as_rules().window(termination.reason) if termination else None
-    return render(
-        request,
-        "portal/grant_detail.html",
+    return render_to_string(
+        "portal/grant_detail_body.html",
         {
+            "user": user,
             "grant": grant,
             "position": position,
             "schedule": schedule,
@@ -242,8 +241,17 @@ def signed_out(request):
     return render(request, "portal/registration/signed_out.html")
 
 
-def pending_acknowledgements(user) -> list[Grant]:
-    """The signed-in optionee's grants whose current documents are not yet acknowledged."""
-    if not user.is_authenticated:
+def pending_acknowledgements(request) -> list[str]:
+    """The numbers of the signed-in optionee's grants whose current documents are not yet
+    acknowledged (the layout's banner)."""
+    if not request.user.is_authenticated:
         return []
-    return list(Grant.objects.filter(optionee__user=user).awaiting_acknowledgement())
+    return cache.fragment(
+        request,
+        "pending acknowledgements",
+        lambda: list(
+            Grant.objects.filter(optionee__user=request.user)
+            .awaiting_acknowledgement()
+            .values_list("number", flat=True)
+        ),
+    )
