@@ -109,13 +109,19 @@ DATABASE_ROUTERS = ["grants.usage_triggers.KeptByTheDatabase"]
 
 # "pages": the portal's rendered fragments (grants/portal/cache.py), in each process's own
 # memory, under keys that change with every fact they show. At most 2,000 entries of a few
-# kilobytes each, about 30 MB a worker at worst.
+# kilobytes each, about 30 MB a worker at worst. "lists": the back office's grant list
+# (grants/admin/list_cache.py), at most 200 pages of about 50 KB, 10 MB a worker.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "pages": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pages",
         "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+    "lists": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "lists",
+        "OPTIONS": {"MAX_ENTRIES": 200},
     },
 }
 

@@ -41,6 +41,7 @@ from grants.admin.base import (
     user_may,
     verb_screen,
 )
+from grants.admin.list_cache import ServedAgainChangeList
 from grants.models import Company, Exercise, Grant, GrantTerms, Optionee, Plan, Termination
 from grants.schedules import build_schedule
 from grants.services import granting
@@ -368,7 +369,7 @@ class ForfeitForm(forms.Form):
 
 
 @admin.register(Grant)
-class GrantAdmin(HistoryAdmin):
+class GrantAdmin(ServedAgainChangeList, HistoryAdmin):
     # A million grants: no COUNT(*) over the whole table for each page.
     list_display = [
         "number",
