@@ -15,8 +15,9 @@ back with a restored backup, or with a test's transaction, could count up again 
 number a cached page was stored under, with other facts behind it.
 
 On PostgreSQL the triggers are statement-level and read the statement's transition
-tables, so a COPY of many rows or one UPDATE of many grants stamps each optionee once.
-SQLite has row-level triggers only. The stamps table is the database's, not Django's: no
+tables, so a COPY of many rows or one UPDATE of many grants stamps each optionee once; a
+TRUNCATE, which names no rows, stamps everyone. SQLite has row-level triggers only (and no
+TRUNCATE). The stamps table is the database's, not Django's: no
 model, never dumped or flushed; a missing stamp means "not cacheable", never "unchanged".
 
 SQLite drops a table's triggers when Django's schema editor rebuilds the table (most
@@ -75,6 +76,14 @@ def _postgresql() -> list[str]:
         $$
         """,
         f"""
+        CREATE OR REPLACE FUNCTION grants_stamp_everyone() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE {TABLE} SET stamp = {_PG_RANDOM};
+            RETURN NULL;
+        END $$
+        """,
+        f"""
         CREATE OR REPLACE FUNCTION grants_stamp_company() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -112,6 +121,11 @@ def _postgresql() -> list[str]:
                 f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} {transitions} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION grants_stamp_{table}()",
             ]
+        statements += [  # a TRUNCATE names no rows: every stamp changes
+            f"DROP TRIGGER IF EXISTS grants_stamp_truncate ON {table}",
+            f"CREATE TRIGGER grants_stamp_truncate AFTER TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION grants_stamp_everyone()",
+        ]
     for table in COMPANY_WIDE:
         statements += [
             f"DROP TRIGGER IF EXISTS grants_stamp_company ON {table}",
@@ -202,6 +216,7 @@ def remove(schema_editor) -> None:
     if connection.vendor == "postgresql":
         schema_editor.execute("DROP FUNCTION IF EXISTS grants_stamp_optionees(bigint[])")
         schema_editor.execute("DROP FUNCTION IF EXISTS grants_stamp_company()")
+        schema_editor.execute("DROP FUNCTION IF EXISTS grants_stamp_everyone()")
         for table in BY_OPTIONEE:
             schema_editor.execute(f"DROP FUNCTION IF EXISTS grants_stamp_{table}()")
     schema_editor.execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -214,7 +229,7 @@ def expected_triggers(vendor: str) -> set[tuple[str, str]]:
             *(
                 (f"grants_stamp_{e}", t)
                 for t in BY_OPTIONEE
-                for e in ("insert", "update", "delete")
+                for e in ("insert", "update", "delete", "truncate")
             ),
             *(("grants_stamp_company", t) for t in COMPANY_WIDE),
         }

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
@@ -33,7 +33,8 @@ from grants.models import (
 from grants.portal.cache import _person_key
 from tests.factories import SuccessorFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Committed transactions, as in production: nothing is kept from inside a transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 CHICAGO = dt.timezone(dt.timedelta(hours=-6))
 NOON = dt.datetime(2007, 3, 1, 12, 0, tzinfo=CHICAGO)  # the demo's and seed's working day
 # Read by every signed-in request, and by the key itself; none of them shows a fact.
@@ -41,7 +42,7 @@ NOT_FACTS = {"django_session", "auth_user", page_stamps.TABLE}
 
 
 @pytest.fixture
-def seed(db):
+def seed(transactional_db):
     """The demo book, with its seed grant's holder signed in to the portal."""
     with time_machine.travel(NOON):
         load_demo()
@@ -215,3 +216,25 @@ def test_a_person_without_every_stamp_gets_pages_drawn_afresh(akridge, seed):
     seed.request_exercise(1000, NOON, payment_method="cash", payment_received=True)
     assert key_of(seed) is not None  # the write stamped the optionee again
     assert page(akridge, "/") != first
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no TRUNCATE")
+@time_machine.travel(NOON)
+def test_a_truncate_stamps_everyone(seed):
+    seed.optionee.record_section16_liability(dt.date(2007, 7, 1), dt.date(2007, 7, 31))
+    before = key_of(seed)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE grants_section16window")
+    assert key_of(seed) != before
+
+
+@time_machine.travel(NOON)
+def test_inside_a_transaction_nothing_is_kept(akridge, seed):
+    """A page drawn from a transaction's own writes would outlive its rollback."""
+    caches["pages"].clear()
+    with transaction.atomic():
+        page(akridge, "/")
+        page(akridge, f"/grants/{seed.number}/")
+    assert len(caches["pages"]._cache) == 0
+    page(akridge, "/")
+    assert len(caches["pages"]._cache) == 2  # the dashboard and the banner

@@ -81,6 +81,6 @@ class ServedAgainChangeList:
         if response.status_code != 200 or not hasattr(response, "render"):
             return response
         response.render()
-        if not messages.get_messages(request)._queued_messages:
+        if not getattr(messages.get_messages(request), "_queued_messages", None):
             cache.set(key, _TOKEN.split(response.content.decode()), ONE_DAY)
         return response

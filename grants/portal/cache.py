@@ -5,7 +5,8 @@ optionee they act for and of the company facts (``grants/page_stamps.py``: datab
 triggers give a stamp a new value in the very statement that changes a fact behind it),
 and the company's date (positions, countdowns and values are as of that day). The key is
 read before anything the fragment shows, so a fragment is never older than its key; a
-person whose stamps are not all written gets every page fresh.
+person whose stamps are not all written gets every page fresh, and so does a request inside
+a transaction.
 
 Only fragments with nothing of the request in them are cached: no form, no CSRF token, no
 message, no signed-in name (the layout around them is rendered each time). The cache is
@@ -48,7 +49,13 @@ def _person_key(user_id: int) -> str | None:
 
 
 def fragment(request, name: str, draw: Callable[[], object]):
-    """``draw()``'s result for this person, as drawn when nothing it shows was different."""
+    """``draw()``'s result for this person, as drawn when nothing it shows was different.
+
+    Nothing is kept or served inside a transaction: a page drawn from its uncommitted
+    writes would outlive a rollback (and Django's ``TestCase`` tests, each a transaction,
+    always see pages drawn afresh)."""
+    if connection.in_atomic_block:
+        return draw()
     key = person_key(request)
     if key is None:
         return draw()
