@@ -17,8 +17,8 @@ number a cached page was stored under, with other facts behind it.
 On PostgreSQL the triggers are statement-level and read the statement's transition
 tables, so a COPY of many rows or one UPDATE of many grants stamps each optionee once; a
 TRUNCATE, which names no rows, stamps everyone. SQLite has row-level triggers only (and no
-TRUNCATE). The stamps table is the database's, not Django's: no
-model, never dumped or flushed; a missing stamp means "not cacheable", never "unchanged".
+TRUNCATE). The stamps table is the database's, not Django's: no model, never dumped or
+flushed by Django; a missing stamp means "draw the page afresh", never "unchanged".
 
 SQLite drops a table's triggers when Django's schema editor rebuilds the table (most
 ``ALTER``s): a later migration that alters one of the tables below must call ``install``
