@@ -150,7 +150,7 @@ def main() -> None:
                 f"{label}: server time",
                 f"{args.large:,} grants",
                 f"{figures['seconds'] * 1000:.1f} ms, {figures['queries']} queries; "
-                f"{figures['afresh_seconds'] * 1000:.1f} ms with the portal's cache emptied",
+                f"{figures['afresh_seconds'] * 1000:.1f} ms with the caches emptied",
             )
         )
     every_admin_page = run_json(large_url, "admin_pages.py")

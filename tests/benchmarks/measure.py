@@ -70,10 +70,9 @@ def page(client, url, repeat=9):
     with connection.execute_wrapper(count):
         response = client.get(url, secure=True)
     assert response.status_code == 200, (url, response.status_code)
-    pages = caches["pages"]
-
-    def afresh():  # the portal's pages as drawn when their cached copy is out of date
-        pages.clear()
+    def afresh():  # each page as drawn when its cached copy is out of date
+        caches["pages"].clear()
+        caches["lists"].clear()
         client.get(url, secure=True)
 
     return {
