@@ -70,6 +70,7 @@ def page(client, url, repeat=9):
     with connection.execute_wrapper(count):
         response = client.get(url, secure=True)
     assert response.status_code == 200, (url, response.status_code)
+
     def afresh():  # each page as drawn when its cached copy is out of date
         caches["pages"].clear()
         caches["lists"].clear()
