@@ -32,9 +32,15 @@ class EquityAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         # Imported here: the admin site is built before the grants app's models load.
+        # The dashboard is served again while nothing in the database has changed.
         from grants.admin.dashboard import dashboard
+        from grants.admin.list_cache import served_again
 
-        return super().index(request, {**dashboard(request), **(extra_context or {})})
+        if extra_context is not None:
+            return super().index(request, {**dashboard(request), **extra_context})
+        return served_again(
+            request, lambda: super(EquityAdminSite, self).index(request, dashboard(request))
+        )
 
     def autocomplete_view(self, request):
         """Search-as-you-type, each choice labelled as the forms label it."""

@@ -67,6 +67,24 @@ def test_the_list_is_served_again_until_anything_is_written(committed_book):
 
 @postgresql_only
 @time_machine.travel(NOON)
+def test_the_dashboard_is_served_again_until_anything_is_written(committed_book):
+    grant, staff = committed_book
+    client = Client()
+    client.force_login(staff)
+    drawn = client.get("/admin/", secure=True)
+    with CaptureQueriesContext(connection) as queries:
+        served = client.get("/admin/", secure=True)
+    assert without_token(served.content) == without_token(drawn.content)
+    assert len(queries) == 3
+    assert "Awaiting payment" not in drawn.content.decode()
+    grant.request_exercise(1000, NOON, payment_method="cash")  # committed: a new panel row
+    again = client.get("/admin/", secure=True).content.decode()
+    assert again != without_token(served.content)
+    assert grant.number in again
+
+
+@postgresql_only
+@time_machine.travel(NOON)
 def test_a_served_page_carries_the_request_s_own_token(committed_book):
     grant, staff = committed_book
     client = Client(enforce_csrf_checks=True)

@@ -1,4 +1,5 @@
-"""A back-office list served again while nothing in the database has changed.
+"""Back-office pages served again while nothing in the database has changed: the grant
+list and the index (its dashboard).
 
 A list of a million grants shows rows that any write to the book could move, so its key is
 a version of the whole database: PostgreSQL's current snapshot (``pg_current_snapshot()``),
@@ -66,21 +67,31 @@ def list_key(request) -> str | None:
     return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
 
+def served_again(request, draw):
+    """The page ``draw()`` answers with, served again under ``list_key`` while nothing it
+    shows can have changed."""
+    key = list_key(request)
+    if key is None:
+        return draw()
+    cache = caches["lists"]
+    pieces = cache.get(key)
+    if pieces is not None:
+        return HttpResponse(get_token(request).join(pieces))
+    response = draw()
+    if response.status_code != 200 or not hasattr(response, "render"):
+        return response
+    response.render()
+    if not getattr(messages.get_messages(request), "_queued_messages", None):
+        cache.set(key, _TOKEN.split(response.content.decode()), ONE_DAY)
+    return response
+
+
 class ServedAgainChangeList:
     """A ModelAdmin mixin: its change list is served again under ``list_key``."""
 
     def changelist_view(self, request, extra_context=None):
-        key = list_key(request) if extra_context is None else None
-        if key is None:
+        if extra_context is not None:
             return super().changelist_view(request, extra_context)
-        cache = caches["lists"]
-        pieces = cache.get(key)
-        if pieces is not None:
-            return HttpResponse(get_token(request).join(pieces))
-        response = super().changelist_view(request, extra_context)
-        if response.status_code != 200 or not hasattr(response, "render"):
-            return response
-        response.render()
-        if not getattr(messages.get_messages(request), "_queued_messages", None):
-            cache.set(key, _TOKEN.split(response.content.decode()), ONE_DAY)
-        return response
+        return served_again(
+            request, lambda: super(ServedAgainChangeList, self).changelist_view(request)
+        )
