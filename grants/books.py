@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Count, F
+from django.db.models import Count, F, OuterRef, Subquery
 
 from grants import rules
 from grants.models import (
@@ -444,6 +444,33 @@ def check_terms_usage() -> Iterator[Mismatch]:
             )
 
 
+def termination_last_days():
+    """Each termination's last day as its optionee's grants give it: the latest effective
+    expiration date among their outstanding grants (None when none is outstanding)."""
+    latest = Subquery(
+        Grant.objects.filter(optionee=OuterRef("optionee_id"), status=Grant.Status.GRANTED)
+        .order_by("-expires_on")
+        .values("expires_on")[:1]
+    )
+    return Termination.objects.annotate(computed=latest)
+
+
+def check_termination_windows() -> Iterator[Mismatch]:
+    """The last day the database keeps for each termination (``TerminationWindow``, which
+    the dashboard reads) is the one its optionee's grants give."""
+    rows = termination_last_days().values_list(
+        "pk", "optionee__legal_name", "computed", "window__last_day"
+    )
+    for pk, name, computed, kept in rows.order_by("pk"):
+        if computed != kept:
+            yield Mismatch(
+                f"termination {pk} of {name}",
+                f"the kept last day is {kept or 'none'}, but the outstanding grants give "
+                f"{computed or 'none'}: find what wrote around the triggers, then add them up "
+                f"again (grants.usage_triggers.recount)",
+            )
+
+
 def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch | int]:
     """Every mismatch in the book on ``on``; yields the number of grants checked as it goes
     (an int after each chunk) so a command can show progress."""
@@ -465,6 +492,7 @@ def check_books(on: dt.date, *, chunk_size: int = 10_000) -> Iterator[Mismatch |
     for plan in Plan.with_reserve():
         yield from check_plan(plan, used.get(plan.pk, 0))
     yield from check_terms_usage()
+    yield from check_termination_windows()
     yield from check_rollforward(on)
 
 

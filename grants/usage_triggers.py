@@ -1,5 +1,7 @@
 """The triggers that keep ``PlanUsage`` and ``TermsUsage`` (the sums behind a plan's
-reserve, the count of grants under each agreement form) in step with the grants table.
+reserve, the count of grants under each agreement form) in step with the grants table, and
+``TerminationWindow`` (each termination's latest last day among its optionee's outstanding
+grants, which the back office's dashboard lists) in step with grants and terminations.
 
 They run inside the statement that changes grants, so the sums can never disagree with
 the book they describe, whoever writes it. On PostgreSQL they are statement-level
@@ -35,6 +37,17 @@ _TRANSITIONS = {
     "delete": "REFERENCING OLD TABLE AS old_rows",
     "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
 }
+
+
+# Each termination's last day: the latest effective expiration date among its optionee's
+# outstanding grants (None when none is outstanding), for the terminations ``which`` names.
+_WINDOW_UPSERT = """
+    INSERT INTO grants_terminationwindow (termination_id, last_day)
+    SELECT t.id, (SELECT MAX(g.expires_on) FROM grants_grant g
+                   WHERE g.optionee_id = t.optionee_id AND g.status = 'granted')
+      FROM grants_termination t WHERE {which}
+    ON CONFLICT (termination_id) DO UPDATE SET last_day = excluded.last_day
+"""
 
 
 def _postgresql() -> list[str]:
@@ -97,6 +110,52 @@ def _postgresql() -> list[str]:
             EXECUTE FUNCTION grants_usage_after_{event}()
             """,
         ]
+    statements += [
+        f"""
+        CREATE OR REPLACE FUNCTION grants_usage_window_of(optionees bigint[]) RETURNS void
+        LANGUAGE sql AS $$ {_WINDOW_UPSERT.format(which="t.optionee_id = ANY(optionees)")} $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION grants_usage_window_grant() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                PERFORM grants_usage_window_of(ARRAY(SELECT DISTINCT optionee_id FROM new_rows));
+            END IF;
+            IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                PERFORM grants_usage_window_of(ARRAY(SELECT DISTINCT optionee_id FROM old_rows));
+            END IF;
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE OR REPLACE FUNCTION grants_usage_window_termination() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                DELETE FROM grants_terminationwindow
+                 WHERE termination_id IN (SELECT id FROM old_rows);
+            ELSE
+                {_WINDOW_UPSERT.format(which="t.id IN (SELECT id FROM new_rows)")};
+            END IF;
+            RETURN NULL;
+        END $$
+        """,
+    ]
+    for event in _CHANGES:
+        for table, name, function in [
+            ("grants_grant", f"grants_usage_window_grant_{event}", "grants_usage_window_grant"),
+            (
+                "grants_termination",
+                f"grants_usage_window_{event}",
+                "grants_usage_window_termination",
+            ),
+        ]:
+            statements += [
+                f"DROP TRIGGER IF EXISTS {name} ON {table}",
+                f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} {_TRANSITIONS[event]} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+            ]
     return statements
 
 
@@ -133,6 +192,36 @@ def _sqlite() -> list[str]:
             f"DROP TRIGGER IF EXISTS {name}",
             f"CREATE TRIGGER {name} AFTER {event} ON grants_grant BEGIN {' '.join(body)} END",
         ]
+    of_optionee = _WINDOW_UPSERT.format(which="t.optionee_id = {row}.optionee_id AND true")
+    of_termination = _WINDOW_UPSERT.format(which="t.id = NEW.id AND true")
+    windows = {
+        ("grants_grant", "grants_usage_window_grant_insert", "INSERT"): [
+            of_optionee.format(row="NEW")
+        ],
+        (
+            "grants_grant",
+            "grants_usage_window_grant_update",
+            "UPDATE OF optionee_id, status, expires_on",
+        ): [
+            of_optionee.format(row="OLD"),
+            of_optionee.format(row="NEW"),
+        ],
+        ("grants_grant", "grants_usage_window_grant_delete", "DELETE"): [
+            of_optionee.format(row="OLD")
+        ],
+        ("grants_termination", "grants_usage_window_insert", "INSERT"): [of_termination],
+        ("grants_termination", "grants_usage_window_update", "UPDATE OF optionee_id"): [
+            of_termination
+        ],
+        ("grants_termination", "grants_usage_window_delete", "DELETE"): [
+            "DELETE FROM grants_terminationwindow WHERE termination_id = OLD.id"
+        ],
+    }
+    for (table, name, event), body in windows.items():
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {'; '.join(body)}; END",
+        ]
     return statements
 
 
@@ -142,18 +231,34 @@ TRIGGERS = [
     "grants_usage_after_insert",
     "grants_usage_after_delete",
     "grants_usage_after_update",
+    *(f"grants_usage_window_grant_{event}" for event in ("insert", "update", "delete")),
+    *(f"grants_usage_window_{event}" for event in ("insert", "update", "delete")),
 ]
+TRIGGER_TABLES = {  # the table of each trigger not on grants_grant
+    "grants_usage_new_plan": "grants_plan",
+    "grants_usage_new_terms": "grants_grantterms",
+    **{
+        f"grants_usage_window_{event}": "grants_termination"
+        for event in ("insert", "update", "delete")
+    },
+}
 
 _TABLES = [
     "CREATE TABLE IF NOT EXISTS grants_planusage (plan_id bigint NOT NULL PRIMARY KEY, "
     "granted bigint NOT NULL DEFAULT 0, returned bigint NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS grants_termsusage (terms_id bigint NOT NULL PRIMARY KEY, "
     "grants bigint NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS grants_terminationwindow "
+    "(termination_id bigint NOT NULL PRIMARY KEY, last_day date NULL)",
+    "CREATE INDEX IF NOT EXISTS grants_terminationwindow_last_day "
+    "ON grants_terminationwindow (last_day)",
 ]
 
 _RECOUNT = [
     "DELETE FROM grants_planusage",
     "DELETE FROM grants_termsusage",
+    "DELETE FROM grants_terminationwindow",
+    _WINDOW_UPSERT.format(which="true"),
     """
     INSERT INTO grants_planusage (plan_id, granted, returned)
     SELECT plan.id, COALESCE(SUM(grant_.shares), 0), COALESCE(SUM(grant_.returned_shares), 0)
@@ -190,16 +295,23 @@ def recount(connection) -> None:
 
 
 def remove(schema_editor) -> None:
-    on = {"grants_usage_new_plan": "grants_plan", "grants_usage_new_terms": "grants_grantterms"}
     for name in TRIGGERS:
         if schema_editor.connection.vendor == "postgresql":
-            table = on.get(name, "grants_grant")
+            table = TRIGGER_TABLES.get(name, "grants_grant")
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
         else:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    if schema_editor.connection.vendor == "postgresql":
+        for function in [
+            "grants_usage_window_of(bigint[])",
+            "grants_usage_window_grant()",
+            "grants_usage_window_termination()",
+        ]:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {function}")
     schema_editor.execute("DROP TABLE IF EXISTS grants_planusage")
     schema_editor.execute("DROP TABLE IF EXISTS grants_termsusage")
+    schema_editor.execute("DROP TABLE IF EXISTS grants_terminationwindow")
 
 
 def installed(connection) -> set[str]:
@@ -216,12 +328,12 @@ def installed(connection) -> set[str]:
 
 
 class KeptByTheDatabase:
-    """A database router (``DATABASE_ROUTERS``) that keeps Django's hands off the two
+    """A database router (``DATABASE_ROUTERS``) that keeps Django's hands off the kept
     tables: ``dumpdata`` leaves them out of a backup (loading a backup adds them up anew,
     through the triggers, as its grants load) and no migration of Django's creates or
     alters them (``install`` does)."""
 
-    TABLES = {"planusage", "termsusage"}
+    TABLES = {"planusage", "termsusage", "terminationwindow"}
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
         if app_label == "grants" and model_name and model_name.lower() in self.TABLES:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, OuterRef, Q, Subquery, Window
+from django.db.models import Count, F, Q, Window
 
 from grants import outbox
 from grants.admin.grants import company_todays, expiring_within, standing_termination
@@ -58,21 +58,17 @@ def expiring_grants(days: int = 30):
 
 def terminations_in_window(todays: dict[dt.date, list[int]]):
     """Standing terminations whose optionee can still exercise an outstanding grant: the
-    termination date has passed and the latest stored expiration has not."""
-    # The latest stored expiration among the optionee's outstanding grants: a subquery per
-    # termination through the index on the optionee, not a join and group over the book.
-    last_day = Subquery(
-        Grant.objects.filter(optionee=OuterRef("optionee_id"), status=Grant.Status.GRANTED)
-        .order_by("-expires_on")
-        .values("expires_on")[:1]
-    )
+    termination date has passed and the latest stored expiration has not. That latest
+    expiration is kept by the database for each termination (``TerminationWindow``), so
+    the few inside their window are found by its index, not by asking every
+    termination's grants."""
     inside = Q(pk__in=[])
     for today, company_ids in todays.items():
-        inside |= Q(optionee__company__in=company_ids, on__lte=today, last_day__gte=today)
+        inside |= Q(optionee__company__in=company_ids, on__lte=today, window__last_day__gte=today)
     return (
         Termination.objects.filter(reversed_at__isnull=True)
-        .annotate(last_day=last_day)
         .filter(inside)
+        .annotate(last_day=F("window__last_day"))
         .select_related("optionee")
         .order_by("last_day", "pk")
     )

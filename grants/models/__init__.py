@@ -34,6 +34,7 @@ from grants.models.people import (
     Successor,
     Termination,
     TerminationEffect,
+    TerminationWindow,
 )
 from grants.models.plans import GrantTerms, Plan, PlanUsage, TermsUsage
 from grants.models.valuation import GrantValuation
@@ -66,6 +67,7 @@ __all__ = [
     "Successor",
     "Termination",
     "TerminationEffect",
+    "TerminationWindow",
     "TermsUsage",
     "WithholdingRate",
     "_validate_time_zone",
