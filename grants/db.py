@@ -1,5 +1,6 @@
 """Database helpers for bulk work: storing many rows' own values in one statement, and
-looking many values up in as few queries as the database allows."""
+looking many values up in as few queries as the database allows; and which of the
+database's own triggers are in place."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def in_lists(values: list, kind: str = "text") -> list:
         array = models.expressions.RawSQL(f"SELECT unnest(%s::{kind}[])", [values])
         return [array] if values else []
     return [values[start : start + IN_LIST_SIZE] for start in range(0, len(values), IN_LIST_SIZE)]
+
+
+def triggers_named(connection, prefix: str) -> set[tuple[str, str]]:
+    """(trigger, table) for every trigger in the database whose name starts with
+    ``prefix`` (the kept sums' and the page stamps' triggers are checked by tests)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
+                "WHERE NOT tgisinternal AND starts_with(tgname, %s)",
+                [prefix],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, tbl_name FROM sqlite_master "
+                "WHERE type = 'trigger' AND substr(name, 1, length(%s)) = %s",
+                [prefix, prefix],
+            )
+        return set(cursor.fetchall())

@@ -27,6 +27,8 @@ again. A test checks that every trigger is in place after all migrations.
 
 from __future__ import annotations
 
+from grants.db import triggers_named
+
 TABLE = "grants_pagestamp"
 OPTIONEE = "o"
 COMPANY = "c"
@@ -238,18 +240,7 @@ def expected_triggers(vendor: str) -> set[tuple[str, str]]:
 
 def installed(connection) -> set[tuple[str, str]]:
     """(trigger, table) for the page-stamp triggers present in the database."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname, tgrelid::regclass::text FROM pg_trigger "
-                "WHERE tgname LIKE 'grants_stamp_%%'"
-            )
-        else:
-            cursor.execute(
-                "SELECT name, tbl_name FROM sqlite_master "
-                "WHERE type = 'trigger' AND name LIKE 'grants_stamp_%'"
-            )
-        return {(name, table) for name, table in cursor.fetchall()}
+    return triggers_named(connection, "grants_stamp_")
 
 
 # The stamps a person's pages depend on: those of every optionee the person acts for (as

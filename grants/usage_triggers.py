@@ -22,6 +22,8 @@ SQLite drops a table's triggers when Django's schema editor rebuilds the table (
 
 from __future__ import annotations
 
+from grants.db import triggers_named
+
 # The rows a statement changed, each counted in (+1: a new version) or out (-1: an old one).
 _CHANGES = {
     "insert": "SELECT plan_id, terms_id, shares, returned_shares, 1 AS sign FROM new_rows",
@@ -316,15 +318,7 @@ def remove(schema_editor) -> None:
 
 def installed(connection) -> set[str]:
     """The names of the usage triggers present in the database."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'grants_usage_%%'")
-        else:
-            cursor.execute(
-                "SELECT name FROM sqlite_master "
-                "WHERE type = 'trigger' AND name LIKE 'grants_usage_%'"
-            )
-        return {row[0] for row in cursor.fetchall()}
+    return {name for name, _table in triggers_named(connection, "grants_usage_")}
 
 
 class KeptByTheDatabase:
