@@ -37,3 +37,14 @@ def test_the_years_are_django_s_years(company):
             )
     assert [d.year for d in listed.dates("date", "year")] == [2001, 2004, 2009]
     assert list(listed.dates("date", "month")) == list(ClosingPrice.objects.dates("date", "month"))
+
+
+def test_a_date_mistyped_by_centuries_is_read_by_django_s_query(company):
+    """A span of more than a hundred years is not probed year by year."""
+    for day in ["1026-03-05", "2004-01-01"]:
+        ClosingPrice.objects.create(company=company, date=dt.date.fromisoformat(day), price=1)
+    model_admin = admin.site._registry[ClosingPrice]
+    request = RequestFactory().get("/")
+    request.user = type("Staff", (), {"is_active": True, "is_staff": True})()
+    listed = model_admin.get_queryset(request)
+    assert [d.year for d in listed.dates("date", "year")] == [1026, 2004]

@@ -169,6 +169,8 @@ class YearsByProbe:
     The first and last dates are those Django's date hierarchy has just asked this queryset
     for: an aggregate is kept on the queryset and not asked again."""
 
+    MOST_YEARS_PROBED = 100  # one probe a year; beyond this, Django's DISTINCT
+
     def aggregate(self, *args, **kwargs):
         asked = repr((args, sorted(kwargs.items())))
         kept = self.__dict__.setdefault("_aggregates", {})
@@ -182,6 +184,8 @@ class YearsByProbe:
         span = self.aggregate(first=Min(field_name), last=Max(field_name))
         if span["first"] is None:
             return []
+        if span["last"].year - span["first"].year >= self.MOST_YEARS_PROBED:
+            return super().dates(field_name, kind, order)  # a date mistyped by centuries
         probes = [
             self.filter(**{f"{field_name}__year": year})
             .order_by()
