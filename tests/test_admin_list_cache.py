@@ -47,17 +47,30 @@ def committed_book(transactional_db):
     return grant, staff
 
 
+@pytest.fixture
+def staff_client(committed_book):
+    """The superuser signed in, with CSRF checked as a browser's requests are."""
+    client = Client(enforce_csrf_checks=True)
+    with time_machine.travel(NOON):
+        client.force_login(committed_book[1])
+    return client
+
+
+def drawn_then_served(client, url):
+    """The page drawn, then served again, with the queries the second request made."""
+    drawn = client.get(url, secure=True)
+    assert drawn.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        served = client.get(url, secure=True)
+    return drawn, served, queries
+
+
 @postgresql_only
 @time_machine.travel(NOON)
-def test_the_list_is_served_again_until_anything_is_written(committed_book):
-    grant, staff = committed_book
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(staff)
+def test_the_list_is_served_again_until_anything_is_written(committed_book, staff_client):
+    grant, client = committed_book[0], staff_client
     for url in [URL, FILTERED]:
-        drawn = client.get(url, secure=True)
-        assert drawn.status_code == 200
-        with CaptureQueriesContext(connection) as queries:
-            served = client.get(url, secure=True)
+        drawn, served, queries = drawn_then_served(client, url)
         assert without_token(served.content) == without_token(drawn.content)
         assert len(queries) == 3  # the session, the user and the key
         assert (grant.number in without_token(served.content)) == (url == URL)
@@ -67,13 +80,9 @@ def test_the_list_is_served_again_until_anything_is_written(committed_book):
 
 @postgresql_only
 @time_machine.travel(NOON)
-def test_the_dashboard_is_served_again_until_anything_is_written(committed_book):
-    grant, staff = committed_book
-    client = Client()
-    client.force_login(staff)
-    drawn = client.get("/admin/", secure=True)
-    with CaptureQueriesContext(connection) as queries:
-        served = client.get("/admin/", secure=True)
+def test_the_dashboard_is_served_again_until_anything_is_written(committed_book, staff_client):
+    grant, client = committed_book[0], staff_client
+    drawn, served, queries = drawn_then_served(client, "/admin/")
     assert without_token(served.content) == without_token(drawn.content)
     assert len(queries) == 3
     assert "Awaiting payment" not in drawn.content.decode()
@@ -85,10 +94,8 @@ def test_the_dashboard_is_served_again_until_anything_is_written(committed_book)
 
 @postgresql_only
 @time_machine.travel(NOON)
-def test_a_served_page_carries_the_request_s_own_token(committed_book):
-    grant, staff = committed_book
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(staff)
+def test_a_served_page_carries_the_request_s_own_token(committed_book, staff_client):
+    grant, client = committed_book[0], staff_client
     drawn = client.get(URL, secure=True)
     client.cookies.pop("csrftoken", None)  # a new CSRF secret for the next request
     served = client.get(URL, secure=True)
