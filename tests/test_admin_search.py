@@ -4,11 +4,14 @@ Django's own search, one query joining the tables, finds."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from grants.admin import base
 from grants.demo import load_demo
@@ -75,3 +78,57 @@ def test_the_search_as_you_type_says_whose_grant_it_is(client, request_):
     ).json()["results"]
     assert found
     assert all(r["text"].endswith("— Maria Garcia") for r in found), found
+
+
+def numbers(pks) -> list[str]:
+    """The grant numbers of ``pks`` in the list's order."""
+    return sorted(Grant.objects.filter(pk__in=pks).values_list("number", flat=True))
+
+
+def shown_numbers(html: str) -> list[str]:
+    """The grant numbers of the list's rows, in order."""
+    return re.findall(r'<th class="field-number"><a href="[^"]*">([^<]+)</a>', html)
+
+
+def test_a_search_that_fits_one_page_is_read_once(client, request_):
+    """The rows of a first page that holds every match are its count: the search (a scan
+    of a trigram index at a million grants) is not run a second time to count them."""
+    load_demo()
+    client.force_login(request_.user)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/admin/grants/grant/", {"q": "VLNC-DEMO"}, secure=True)
+    html = page.content.decode()
+    expected = numbers(found(Grant, request_, "VLNC-DEMO"))
+    assert len(expected) > 1
+    assert shown_numbers(html) == expected
+    assert f"{len(expected)} grants" in html
+    searches = [  # the grants' own column searched (the optionees' is looked up first)
+        q["sql"]
+        for q in queries.captured_queries
+        if "%VLNC-DEMO%" in q["sql"] and '"grants_grant"."number"' in q["sql"]
+    ]
+    assert len(searches) == 1, searches
+    assert "COUNT(" not in searches[0]
+
+
+def test_a_search_over_several_pages_is_counted_and_paged(client, request_, monkeypatch):
+    load_demo()
+    monkeypatch.setattr(admin.site._registry[Grant], "list_per_page", 3)
+    client.force_login(request_.user)
+    every = numbers(found(Grant, request_, "a"))
+    assert len(every) > 3
+    first = client.get("/admin/grants/grant/", {"q": "a"}, secure=True).content.decode()
+    second = client.get("/admin/grants/grant/", {"q": "a", "p": 2}, secure=True).content.decode()
+    assert shown_numbers(first) == every[:3]
+    assert shown_numbers(second) == every[3:6]
+    assert f"{len(every)} grants" in first
+    assert f"{len(every)} grants" in second
+
+
+def test_a_filter_that_finds_nothing_says_so(client, request_):
+    load_demo()
+    client.force_login(request_.user)
+    page = client.get("/admin/grants/grant/", {"q": "no-such-grant"}, secure=True)
+    assert page.status_code == 200
+    assert shown_numbers(page.content.decode()) == []
+    assert "0 grants" in page.content.decode()

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.admin.utils import flatten_fieldsets, lookup_spawns_duplicates, unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -64,6 +65,40 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] > self.ESTIMATE_ABOVE:
                 return row[0]
         return super().count
+
+
+class FirstPageFirst(ChangeList):
+    """A filtered or searched list that finds its first page before counting.
+
+    Django counts the rows a filter or a search selects, then reads the page's rows: the
+    search twice over, each a scan of a trigram index at a million grants (17 and 23 ms
+    for one grant number). Here the first page's keys are read first, one more than the
+    page holds: when they fit, they are the count, and the search ran once. The page's
+    rows are then read by key. A list that does not fit one page is counted as before.
+    Other pages, "Show all" and unfiltered lists (``EstimatedCountPaginator``) are
+    Django's.
+    """
+
+    def get_results(self, request):
+        if self.page_num != 1 or self.show_all or not self.queryset.query.where:
+            return super().get_results(request)
+        per_page = self.list_per_page
+        keys = list(self.queryset.values_list("pk", flat=True)[: per_page + 1])
+        paginator = self.model_admin.get_paginator(request, self.queryset, per_page)
+        if len(keys) <= per_page:
+            paginator.count = len(keys)  # a cached_property: the first page holds them all
+        rows = self.root_queryset.filter(pk__in=keys[:per_page])
+        if not rows.query.select_related:
+            rows = self.apply_select_related(rows)
+        self.result_count = paginator.count
+        self.show_full_result_count = self.model_admin.show_full_result_count
+        self.full_result_count = self.root_queryset.count() if self.show_full_result_count else None
+        self.show_admin_actions = not self.show_full_result_count or bool(self.full_result_count)
+        ordering = self.queryset.query.order_by  # never empty: the admin makes it total
+        self.result_list = rows.order_by(*ordering) if ordering else rows
+        self.can_show_all = self.result_count <= self.list_max_show_all
+        self.multi_page = self.result_count > per_page
+        self.paginator = paginator
 
 
 class AutocompleteSelect(widgets.AutocompleteSelect):
@@ -219,6 +254,9 @@ class HistoryAdmin(SimpleHistoryAdmin):
     # Django draws each cell of a list through its generic machinery (about 0.2 ms a
     # cell); fifty rows a page keep the longest lists well under 50 ms.
     list_per_page = 50
+
+    def get_changelist(self, request, **kwargs):
+        return FirstPageFirst
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
