@@ -581,6 +581,24 @@ def test_the_grant_page_shows_schedule_position_expiration_exercises_and_history
         assert admin_client.post(version.wsgi_request.path, {}).status_code == 403
 
 
+def test_the_grant_page_reads_the_grant_and_its_facts_once(admin_client, grant):
+    """The change page's own context and Django's view share one reading of the grant."""
+    url = reverse("admin:grants_grant_change", args=[grant.pk])
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get(url).status_code == 200
+    grants_read = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "grants_grant"."id"')
+        and f'WHERE "grants_grant"."id" = {grant.pk}' in q["sql"]
+    ]
+    installments_read = [
+        q["sql"] for q in queries.captured_queries if 'FROM "grants_installment"' in q["sql"]
+    ]
+    assert len(grants_read) == 1, grants_read
+    assert len(installments_read) == 1, installments_read
+
+
 # --------------------------------------------------------------------------- plans and terms
 
 

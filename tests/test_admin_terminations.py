@@ -5,7 +5,10 @@ before confirming it (``terminate``); reversal, a later death and a change of ro
 their verbs. A refusal shows the rule's message and writes nothing.
 """
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -353,7 +356,7 @@ def test_the_optionee_page_shows_grants_terminations_windows_addresses_successor
         "<td>337,500</td>",
         "Resigned",
         "Section 16(b) liability windows",
-        "Feb. 20, 2008",
+        "2008-02-20",
         "4300 Bee Caves Road",
         "Mary Akridge",
         "Probate 77",
@@ -362,6 +365,34 @@ def test_the_optionee_page_shows_grants_terminations_windows_addresses_successor
     assert (
         reverse("admin:grants_termination_reverse", args=[optionee.active_termination().pk]) in html
     )
+
+
+def test_the_optionee_page_lists_terminations_windows_and_addresses_as_recorded(
+    admin_client, grant
+):
+    """The read-only history is drawn in tables: each termination with its reason and when
+    it was recorded and reversed, in the company's hours (Chicago); the liability windows;
+    every notice address with the notice that changed it."""
+    optionee = grant.optionee
+    empty = admin_client.get(optionee_page(optionee)).content.decode()
+    assert empty.count("<p>None recorded.</p>") == 2  # no termination, no window
+    assert "4300 Bee Caves Road" in empty  # the address the grant was made with
+    with time_machine.travel(dt.datetime(2008, 2, 1, 15, 30, tzinfo=dt.UTC), tick=False):
+        mistaken = optionee.terminate(d("2008-01-31"), "other", note="Wrong person")
+    with time_machine.travel(dt.datetime(2008, 2, 4, 16, 5, tzinfo=dt.UTC), tick=False):
+        mistaken.reverse("Recorded for the wrong optionee")
+        optionee.change_notice_address("1 Main Street\nAustin TX", received_on=d("2008-02-04"))
+    optionee.record_section16_liability(d("2008-02-01"), d("2008-02-20"))
+    html = admin_client.get(optionee_page(optionee)).content.decode()
+    change_url = reverse("admin:grants_termination_change", args=[mistaken.pk])
+    assert f'<a href="{change_url}">2008-01-31</a>' in html
+    assert "<td>Wrong person</td>" in html
+    assert "<td>2008-02-01 09:30 CST</td>" in html  # recorded at 15:30 UTC
+    assert "<td>2008-02-04 10:05 CST</td>" in html  # reversed at 16:05 UTC
+    assert "<td>Recorded for the wrong optionee</td>" in html
+    assert "<tr><td>2008-02-01</td><td>2008-02-20</td></tr>" in html
+    assert "<td>1 Main Street<br>Austin TX</td><td>2008-02-04</td>" in html
+    assert "<p>None recorded.</p>" not in html
 
 
 def test_successors_are_kept_with_an_inline(admin_client, grant):

@@ -258,6 +258,19 @@ class HistoryAdmin(SimpleHistoryAdmin):
     def get_changelist(self, request, **kwargs):
         return FirstPageFirst
 
+    def get_object(self, request, object_id, from_field=None):
+        """The row a page shows, read once for the request when it only reads (GET): a
+        change page that reads it for its own context, then through Django's view, asks
+        twice (a grant with its facts: seven queries each time). A request that writes
+        reads it afresh each time it asks."""
+        if request.method not in ("GET", "HEAD"):
+            return super().get_object(request, object_id, from_field)
+        kept = request.__dict__.setdefault("_rows_read", {})
+        key = (self.model, str(object_id), from_field)
+        if key not in kept:
+            kept[key] = super().get_object(request, object_id, from_field)
+        return kept[key]
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if self.date_hierarchy:  # its years, one probe of the index a year

@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.encoding import force_bytes
@@ -28,7 +28,6 @@ from grants.admin.base import (
     AutocompleteSelect,
     EventAdmin,
     HistoryAdmin,
-    ReadOnlyInline,
     form_error,
     object_or_404,
     optionee_label,
@@ -43,7 +42,6 @@ from grants.models import (
     Grant,
     NoticeAddress,
     Optionee,
-    Section16Window,
     Successor,
     Termination,
 )
@@ -61,38 +59,6 @@ def _standing_termination_on():
 
 
 # --------------------------------------------------------------------------- optionees
-
-
-class TerminationInline(ReadOnlyInline):
-    model = Termination
-    fields = [
-        "on",
-        "reason",
-        "date_of_death",
-        "note",
-        "recorded_at",
-        "reversed_at",
-        "reversal_reason",
-    ]
-    readonly_fields = fields
-    show_change_link = True
-
-
-class Section16WindowInline(ReadOnlyInline):
-    model = Section16Window
-    fields = ["start", "end"]
-    readonly_fields = fields
-    verbose_name_plural = "Section 16(b) liability windows"
-
-
-class NoticeAddressInline(ReadOnlyInline):
-    model = NoticeAddress
-    fields = ["address", "effective_on", "notice"]
-    readonly_fields = fields
-    verbose_name_plural = "notice address history"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("notice")
 
 
 class SuccessorInline(admin.TabularInline):
@@ -214,7 +180,10 @@ class OptioneeAdmin(HistoryAdmin):
     list_select_related = ["user"]
     search_fields = ["legal_name", "email", "employee_id"]
     raw_id_fields = ["user"]
-    inlines = [TerminationInline, Section16WindowInline, NoticeAddressInline, SuccessorInline]
+    # The terminations, the Section 16(b) windows and the notice address history are read
+    # only here: tables drawn from the rows (``_service_context``), not three read-only
+    # inline formsets (9 ms of form machinery on every visit). Successors are edited here.
+    inlines = [SuccessorInline]
     # Half a million optionees: the unfiltered list takes PostgreSQL's estimate of the
     # count, and a filtered one is not counted a second time for the "of N" total.
 
@@ -315,7 +284,15 @@ class OptioneeAdmin(HistoryAdmin):
         grants = (
             Grant.objects.filter(optionee=optionee).with_facts().order_by("grant_date", "number")
         )
+        prefetch_related_objects(
+            [optionee],
+            "terminations",
+            "section16_windows",
+            "holds",
+            Prefetch("notice_addresses", NoticeAddress.objects.select_related("notice")),
+        )
         standing = optionee.active_termination()
+        holds = list(optionee.holds.all())
         may_change = user_may(request, "change", Optionee)
         roles, previous = [], None
         for record in optionee.history.select_related("history_user").order_by("history_date"):
@@ -338,9 +315,12 @@ class OptioneeAdmin(HistoryAdmin):
             "may_invite": may_change and optionee.user_id is None and bool(optionee.email),
             "may_reverse": standing is not None and user_may(request, "change", Termination),
             "may_exercise": user_may(request, "add", Exercise),
-            "holds": list(optionee.holds.all()),
+            "holds": holds,
             "may_hold": may_change,
-            "may_lift_hold": may_change and optionee.holds.filter(end__isnull=True).exists(),
+            "may_lift_hold": may_change and any(hold.end is None for hold in holds),
+            "terminations": list(optionee.terminations.all()),
+            "liability_windows": list(optionee.section16_windows.all()),
+            "notice_addresses": list(optionee.notice_addresses.all()),
         }
 
     def _optionee_or_404(self, request, object_id) -> Optionee:
