@@ -406,8 +406,7 @@ def test_the_fast_list_draws_exactly_the_cells_the_admin_would(admin_client, gra
     assert len(cl.result_list) == 2
     for row in cl.result_list:
         admin_cells = "".join(items_for_result(cl, row, None))
-        assert "".join(cl.model_admin.row_cells(row, cl.url_for_result(row))) == admin_cells
-        assert admin_cells in response.content.decode()
+        assert f"{admin_cells}</tr>" in response.content.decode()
 
 
 def test_the_list_makes_the_same_number_of_queries_for_3_and_30_grants(

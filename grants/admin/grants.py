@@ -16,7 +16,6 @@ import datetime as dt
 import operator
 from decimal import Decimal
 from functools import reduce
-from html import escape
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,7 +26,6 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from grants import rules
@@ -459,32 +457,6 @@ class GrantAdmin(ServedAgainChangeList, HistoryAdmin):
     def get_queryset(self, request):
         # Prefetches every row the rules read; the changelist evaluates only its page.
         return super().get_queryset(request).with_facts()
-
-    change_list_template = "admin/grants/grant/change_list.html"
-
-    def row_cells(self, grant: Grant, url: str) -> list[str]:
-        """One row of the grant list, cell by cell in ``list_display`` order, drawn by
-        ``{% fast_result_list %}`` (grants/templatetags/admin_rows.py) at a fraction of the
-        cost of the admin's generic cells. The values are the same display methods and
-        field formats the admin would use, escaped as the admin escapes them."""
-        link = f'<a href="{escape(url)}">{escape(grant.number)}</a>'
-        cells = [f'<th class="field-number">{link}</th>']
-        for name in self.list_display[1:]:
-            method = getattr(self, name, None)
-            css = f"field-{name}"
-            if callable(method):
-                value = method(grant)
-            else:
-                field = Grant._meta.get_field(name)
-                value = getattr(grant, name)
-                if field.choices:
-                    value = getattr(grant, f"get_{name}_display")()
-                elif isinstance(value, dt.date):
-                    value, css = date_format(value), f"{css} nowrap"
-                elif field.is_relation:
-                    css = f"{css} nowrap"
-            cells.append(f'<td class="{css}">{escape(str(value))}</td>')
-        return cells
 
     def position_today(self, grant: Grant):
         """The grant's position today, computed once per row (the list shows no values, so
