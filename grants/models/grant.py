@@ -228,6 +228,15 @@ class Grant(ExerciseVerbs, EndingVerbs, AcknowledgementVerbs, models.Model):
                 condition=Q(status="granted"),
                 name="grant_outstanding_expiry",
             ),
+            # The grants no longer outstanding (a few in a hundred), by status then number:
+            # the grant list filtered to expired, exercised, forfeited or cancelled grants
+            # counts them from this index and reads its page in order from it, instead of
+            # reading every grant (67 ms at a million).
+            models.Index(
+                fields=["status", "number"],
+                condition=~Q(status="granted"),
+                name="grant_ended_by_number",
+            ),
             models.Index(
                 fields=["next_action_on"],
                 condition=Q(status="granted"),
