@@ -3,12 +3,13 @@ DATABASE_URL set, or by hand).
 
 Every page a member of staff can open with a GET: the index, each registered model's
 list, its search (where it has one), its add page and the change page of one of its
-rows, and every page a model admin or the site adds (reports, letters, verbs' forms),
-for that row. Signed in as the benchmark's administrator, in production settings (DEBUG
-off), each page after a warm-up: the median server time of five and the number of
-queries, each drawn afresh (the caches of pages served again emptied before it). A page
-that answers other than 200 is listed with its status, not timed. Prints one JSON
-object: path -> {"ms": ..., "queries": ...} or {"status": ...}. Paths containing any of
+rows, every page a model admin or the site adds (reports, letters, verbs' forms), for
+that row, and each choice of each list's filters (its sidebar's links). Signed in as
+the benchmark's administrator, in production settings (DEBUG off), each page after a
+warm-up: the median server time of five and the number of queries, each drawn afresh
+(the caches of pages served again emptied before it). A page that answers other than
+200 is listed with its status, not timed. Prints one JSON object: path -> {"ms": ...,
+"queries": ...} or {"status": ...}. Paths containing any of
 the command's arguments are skipped.
 """
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import sys
 import time
+from html import unescape
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -138,7 +141,10 @@ def main() -> dict:
     client.force_login(get_user_model().objects.get(username=BENCH_ADMIN))
     result = {}
     skip = sys.argv[1:]
-    for path in admin_paths():
+    paths = admin_paths()
+    for path in paths:
+        if path in result:
+            continue
         if any(part in path for part in skip):
             result[path] = {"skipped": True}
             continue
@@ -149,6 +155,8 @@ def main() -> dict:
         if response.status_code != 200 or not content_type.startswith("text/html"):
             result[path] = {"status": response.status_code, "type": content_type}
             continue
+        if "?" not in path:  # a list: each choice of each of its filters is a page too
+            paths += filter_choices(path, response.content.decode())
         executed = []
 
         def count(execute, sql, params, many, context, executed=executed):
@@ -166,6 +174,15 @@ def main() -> dict:
             times.append(time.perf_counter() - started)
         result[path] = {"ms": round(statistics.median(times) * 1000, 1), "queries": len(executed)}
     return result
+
+
+def filter_choices(path: str, html: str) -> list[str]:
+    """The addresses of a list's filter choices ("All" aside), as its sidebar links them."""
+    sidebar = re.search(r'<nav id="changelist-filter".*?</nav>', html, re.S)
+    if sidebar is None:
+        return []
+    links = re.findall(r'<a href="(\?[^"]+)"', sidebar.group(0))
+    return [path + unescape(link) for link in dict.fromkeys(links) if "=" in link]
 
 
 def draw_afresh() -> None:
