@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from grants import rules
+from grants.admin import base
 from grants.models import Grant, GrantTerms, Installment
 from grants.seed import seed_installments
 from tests.conftest import d
@@ -510,6 +511,20 @@ def test_filters_and_search_select_the_right_grants(admin_client, book, query, e
     response = admin_client.get(f"{LIST_URL}?{query}")
     assert response.status_code == 200
     assert set(listed(response)) == expected
+
+
+@pytest.mark.parametrize("at_most", [0, 1_000])
+def test_expiring_finds_the_same_grants_looked_up_first_or_not(
+    admin_client, book, monkeypatch, at_most
+):
+    """ "Expiring" looks its few grants up by their own index first; with more than
+    ``SEARCH_IDS_AT_MOST`` it filters as the query's condition. The same grants both ways."""
+    monkeypatch.setattr(base, "SEARCH_IDS_AT_MOST", at_most)
+    for query, expected in [
+        ("expiring=90", {"G-LATE", "G-TERM", "G-LEAVER"}),
+        ("expiring=90&terminated=yes", {"G-LATE", "G-LEAVER"}),
+    ]:
+        assert set(listed(admin_client.get(f"{LIST_URL}?{query}"))) == expected
 
 
 def test_the_plan_filter(admin_client, book):

@@ -395,6 +395,21 @@ def test_the_optionee_page_lists_terminations_windows_and_addresses_as_recorded(
     assert "<p>None recorded.</p>" not in html
 
 
+def test_the_optionee_list_filters_by_standing_termination(admin_client, grant, company):
+    leaver = OptioneeFactory(company=company, legal_name="Lee Leaver")
+    reversed_ = OptioneeFactory(company=company, legal_name="Rey Reversed")
+    leaver.terminate(d("2007-03-10"))
+    reversed_.terminate(d("2007-03-10")).reverse("Recorded in error")
+    url = reverse("admin:grants_optionee_changelist")
+
+    def names(query):
+        rows = admin_client.get(f"{url}?{query}").context["cl"].result_list
+        return {optionee.legal_name for optionee in rows}
+
+    assert names("terminated=yes") == {"Lee Leaver"}
+    assert names("terminated=no") == {grant.optionee.legal_name, "Rey Reversed"}
+
+
 def test_successors_are_kept_with_an_inline(admin_client, grant):
     optionee = grant.optionee
     page = admin_client.get(optionee_page(optionee))

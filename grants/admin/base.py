@@ -215,6 +215,26 @@ def _search_condition(model, paths: list[str], word: str) -> tuple[Q, list[str]]
     return condition, joined
 
 
+def few_found_first(queryset, condition: Q):
+    """``queryset`` narrowed to ``condition``, a narrow one (grants expiring within 90
+    days): its rows are found first by the condition alone, from its own index, and
+    matched by key when there are at most ``SEARCH_IDS_AT_MOST``.
+
+    Asked for the first page in grant-number order, PostgreSQL otherwise walks the
+    numbers' index expecting matches spread among them, and reads every grant when the
+    matches are few or none (197 ms at a million grants for "expiring within 90 days"
+    with nothing due). With more matches than that, the condition is the query's, and the
+    walk finds a page of them quickly."""
+    keys = list(
+        queryset.model._default_manager.filter(condition)
+        .order_by()
+        .values_list("pk", flat=True)[: SEARCH_IDS_AT_MOST + 1]
+    )
+    if len(keys) > SEARCH_IDS_AT_MOST:
+        return queryset.filter(condition)
+    return queryset.filter(pk__in=keys)
+
+
 class YearsByProbe:
     """A queryset mixin for lists with a date hierarchy: on PostgreSQL, the years that have
     a row are found by one probe of the date's index a year, between the first and the last

@@ -33,6 +33,7 @@ from grants.admin.base import (
     AutocompleteSelect,
     HistoryAdmin,
     ReadOnlyInline,
+    few_found_first,
     form_error,
     grant_label,
     render_admin_form,
@@ -110,7 +111,7 @@ class ExpiringFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() in ("30", "90"):
-            return queryset.filter(expiring_within(int(self.value())))
+            return few_found_first(queryset, expiring_within(int(self.value())))
         return queryset
 
 

