@@ -3,6 +3,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from grants.books import check_books
 from grants.models import Grant, Installment
@@ -31,3 +32,14 @@ def test_a_generated_book_is_balanced_and_exactly_m_grants_are_due():
     assert expired > 0
     assert warned > 0
     assert expired + warned == 20
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_book_generated_outside_a_transaction_is_vacuumed():
+    """A settled book: its tables' visibility maps set, as autovacuum would leave them, so
+    the back office's counts read indexes alone (docs/operations.md)."""
+    call_command("generate_book", "--grants", "200", "--due", "5", stdout=StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = 'grants_grant'")
+        assert cursor.fetchone()[0] > 0
