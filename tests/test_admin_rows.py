@@ -37,16 +37,21 @@ def test_each_row_is_the_one_django_would_draw(admin_client, name, model):
     Optionee.objects.filter(pk=Optionee.objects.order_by("pk").first().pk).update(
         legal_name='Ann <b>& "Co"'  # escaped as Django escapes it
     )
-    response = admin_client.get(reverse(f"admin:grants_{name}_changelist"))
-    assert response.status_code == 200
-    cl = response.context["cl"]
-    html = response.content.decode()
+    url = reverse(f"admin:grants_{name}_changelist")
     zone = ZoneInfo(Company.objects.get().time_zone)  # the request's hours were the company's
-    assert cl.result_list, name
-    for row in cl.result_list:
-        with timezone.override(zone):
-            cells = "".join(items_for_result(cl, row, None))
-        assert f"<tr>{cells}</tr>" in html, (name, row.pk)
+    # Unfiltered, then ordered by its second column (the link back to the list keeps it).
+    for query in ["", "?o=2"]:
+        response = admin_client.get(url + query)
+        assert response.status_code == 200
+        cl = response.context["cl"]
+        html = response.content.decode()
+        assert cl.result_list, name
+        for row in cl.result_list:
+            with timezone.override(zone):
+                cells = "".join(items_for_result(cl, row, None))
+            assert f"<tr>{cells}</tr>" in html, (name, query, row.pk)
+        if query:
+            assert "_changelist_filters=o%3D2" in html, name
 
 
 def test_the_lists_of_the_book_are_drawn_by_the_fast_path(admin_client):

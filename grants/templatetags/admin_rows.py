@@ -22,6 +22,7 @@ from django.contrib.admin.templatetags.admin_list import (
     result_headers,
     result_hidden_fields,
 )
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_field, display_for_value
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -52,8 +53,8 @@ def _column(model_admin, name: str):
 
 def _columns(cl):
     """The columns of ``cl`` after the action checkbox, or None when any is not one this
-    module draws."""
-    if cl.model_admin.list_display_links or cl.list_editable:
+    module draws (or the list is a popup, whose links carry the chosen row's key)."""
+    if cl.model_admin.list_display_links or cl.list_editable or cl.is_popup:
         return None
     names = [name for name in cl.list_display if name != "action_checkbox"]
     columns = [_column(cl.model_admin, name) for name in names]
@@ -88,9 +89,12 @@ def _cell(obj, name: str, column, empty: str, first: bool, url: str) -> str:
 
 def row_cells(cl, obj, columns) -> list[str]:
     """The cells of ``obj``'s row after its checkbox, as Django's ``items_for_result``
-    draws them (the first column links to the row's page)."""
+    draws them: the first column links to the row's page, with the list's filters kept
+    for the way back (``_changelist_filters``)."""
     empty = cl.model_admin.get_empty_value_display()
-    url = cl.url_for_result(obj)
+    url = add_preserved_filters(
+        {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, cl.url_for_result(obj)
+    )
     return [
         _cell(obj, name, column, empty, index == 0, url)
         for index, (name, column) in enumerate(columns)
