@@ -53,39 +53,54 @@ class Estimate(int):
 
 
 class EstimatedCountPaginator(Paginator):
-    """A paginator that does not count a large number of rows one by one.
+    """A paginator that does not count a large number of rows one by one when counting
+    them would be slow.
 
-    On PostgreSQL, a list that would hold more than ``ESTIMATE_ABOVE`` rows takes the
-    database's own estimate instead of COUNT(*), which reads every row it counts on every
-    page (36 ms for the grants still outstanding at a million): the table's row count from
-    its statistics when the list is unfiltered, the planner's estimate of the filtered
-    query's rows when it is not. The page shows it as an estimate ("about 1,000,000
-    grants"). A list estimated smaller is counted exactly, and so is a first page that
-    holds every row (``FirstPageFirst``). SQLite counts exactly.
+    On PostgreSQL, COUNT(*) reads every row it counts, on every visit of every page. So:
+
+    - an unfiltered list of more than ``ESTIMATE_ABOVE`` rows takes the table's row count
+      from its statistics (a million grants);
+    - a filtered or searched list takes the planner's estimate of its rows when the
+      planner expects more than ``ESTIMATE_ROWS_ABOVE`` rows and a count costlier than
+      ``ESTIMATE_COST_ABOVE`` (its own units, about 4 ms per 1,000 on the development
+      machines): the 960,000 grants still outstanding, the 40,000 grants of terminated
+      optionees (80 ms to count through their optionees). A count the planner expects to
+      be cheap is exact, however many rows (the 40,000 expired grants, from an index, in
+      5 ms).
+
+    An estimate reads "about 40,589 grants" on the page (``Estimate``), and a first page
+    that holds every row is exact whatever the estimate (``FirstPageFirst``). SQLite
+    counts exactly.
     """
 
     ESTIMATE_ABOVE = 100_000
+    ESTIMATE_ROWS_ABOVE = 10_000
+    ESTIMATE_COST_ABOVE = 5_000
 
     @cached_property
     def count(self):
         estimate = self.estimate()
-        if estimate is not None and estimate > self.ESTIMATE_ABOVE:
-            return Estimate(estimate)
-        return super().count
+        return super().count if estimate is None else Estimate(estimate)
 
     def estimate(self) -> int | None:
+        """The estimate to show instead of a count, or None to count."""
         if connection.vendor != "postgresql":
             return None
         if self.object_list.query.where:
-            plan = json.loads(self.object_list.order_by().explain(format="json"))
-            return int(plan[0]["Plan"]["Plan Rows"])
+            # The count's own query: the rows' keys, without the page's joins and order.
+            keys = self.object_list.order_by().values("pk")
+            plan = json.loads(keys.explain(format="json"))[0]["Plan"]
+            rows, cost = int(plan["Plan Rows"]), float(plan["Total Cost"])
+            if rows > self.ESTIMATE_ROWS_ABOVE and cost > self.ESTIMATE_COST_ABOVE:
+                return rows
+            return None
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
                 [self.object_list.model._meta.db_table],
             )
             row = cursor.fetchone()
-        return row[0] if row else None
+        return row[0] if row and row[0] > self.ESTIMATE_ABOVE else None
 
 
 class FirstPageFirst(ChangeList):
