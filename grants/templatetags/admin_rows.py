@@ -87,14 +87,33 @@ def _cell(obj, name: str, column, empty: str, first: bool, url: str) -> str:
     return f'<td class="{classes}">{shown}</td>'
 
 
-def row_cells(cl, obj, columns) -> list[str]:
+class RowLinks:
+    """Each row's address as Django's rows link it: the row's page, with the list's filters
+    and ordering kept for the way back (``_changelist_filters``). Django works the kept
+    part out again for every row (resolving the row's address each time); it is the same
+    for every row of a list, so it is worked out once, on the first row."""
+
+    def __init__(self, cl):
+        self.cl = cl
+        self.kept = None
+
+    def __call__(self, obj) -> str:
+        url = self.cl.url_for_result(obj)
+        if self.kept is None:
+            full = add_preserved_filters(
+                {"preserved_filters": self.cl.preserved_filters, "opts": self.cl.opts}, url
+            )
+            if not full.startswith(url) or "?" in url:  # not a plain suffix: row by row
+                return full
+            self.kept = full[len(url) :]
+        return url + self.kept
+
+
+def row_cells(cl, obj, columns, link=None) -> list[str]:
     """The cells of ``obj``'s row after its checkbox, as Django's ``items_for_result``
-    draws them: the first column links to the row's page, with the list's filters kept
-    for the way back (``_changelist_filters``)."""
+    draws them: the first column links to the row's page (``RowLinks``)."""
     empty = cl.model_admin.get_empty_value_display()
-    url = add_preserved_filters(
-        {"preserved_filters": cl.preserved_filters, "opts": cl.opts}, cl.url_for_result(obj)
-    )
+    url = (link or RowLinks(cl))(obj)
     return [
         _cell(obj, name, column, empty, index == 0, url)
         for index, (name, column) in enumerate(columns)
@@ -107,6 +126,7 @@ def fast_result_list(cl):
     num_sorted_fields = sum(1 for h in headers if h["sortable"] and h["sorted"])
     checkbox = "action_checkbox" in cl.list_display
     columns = _columns(cl)
+    link = RowLinks(cl)
     rows = []
     for obj in cl.result_list:
         if columns is None:
@@ -120,7 +140,7 @@ def fast_result_list(cl):
                 f' aria-label="Select this object for an action - {conditional_escape(str(obj))}">'
                 "</td>"
             )
-        cells += row_cells(cl, obj, columns)
+        cells += row_cells(cl, obj, columns, link)
         rows.append([mark_safe("".join(cells))])  # every value in a cell is escaped
     return {
         "cl": cl,
