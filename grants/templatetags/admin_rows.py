@@ -89,16 +89,32 @@ def _cell(obj, name: str, column, empty: str, first: bool, url: str) -> str:
 
 class RowLinks:
     """Each row's address as Django's rows link it: the row's page, with the list's filters
-    and ordering kept for the way back (``_changelist_filters``). Django works the kept
-    part out again for every row (resolving the row's address each time); it is the same
-    for every row of a list, so it is worked out once, on the first row."""
+    and ordering kept for the way back (``_changelist_filters``). Django reverses each
+    row's address and works the kept part out again for every row (resolving the address
+    each time). Both are worked out once, on the first row: the address of a row with a
+    whole-number key is the first row's with that key in its place, and the kept part is
+    the same for every row of a list."""
 
     def __init__(self, cl):
         self.cl = cl
         self.kept = None
+        self.around = None  # the first row's address before and after its key
+
+    def page(self, obj) -> str:
+        key = getattr(obj, self.cl.pk_attname)
+        if not isinstance(key, int) or isinstance(key, bool):
+            return self.cl.url_for_result(obj)
+        if self.around is None:
+            url = self.cl.url_for_result(obj)
+            parts = url.rsplit(f"/{key}/", 1)
+            self.around = tuple(parts) if len(parts) == 2 else ()
+            return url
+        if not self.around:
+            return self.cl.url_for_result(obj)
+        return f"{self.around[0]}/{key}/{self.around[1]}"
 
     def __call__(self, obj) -> str:
-        url = self.cl.url_for_result(obj)
+        url = self.page(obj)
         if self.kept is None:
             full = add_preserved_filters(
                 {"preserved_filters": self.cl.preserved_filters, "opts": self.cl.opts}, url
