@@ -390,7 +390,7 @@ class GrantAdmin(ServedAgainChangeList, HistoryAdmin):
         ExpiringFilter,
         ("optionee__is_section16_insider", admin.BooleanFieldListFilter),
     ]
-    list_select_related = ["plan__company", "optionee", "terms"]
+    list_select_related = ["optionee"]  # and the rest prefetched (get_queryset)
     search_fields = ["number", "optionee__legal_name", "optionee__email"]
     autocomplete_label = staticmethod(grant_label)
     search_help_text = "Grant number, optionee name or e-mail."
