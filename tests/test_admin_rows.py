@@ -91,3 +91,15 @@ def test_row_links_put_each_whole_number_key_in_the_first_row_s_address():
         for key in (12, 7, 123, "a/b", 12)
     ]
     assert asked == [12, "a/b"]
+
+
+def test_a_list_of_the_rows_themselves_is_drawn_by_django(admin_client, monkeypatch):
+    """A list without its own columns shows each row's ``__str__``: Django's cells."""
+    load_demo()
+    model_admin = admin.site._registry[Company]
+    monkeypatch.setattr(model_admin, "list_display", ("__str__",))
+    response = admin_client.get(reverse("admin:grants_company_changelist"))
+    cl = response.context["cl"]
+    assert _columns(cl) is None
+    company = cl.result_list[0]
+    assert f'">{company}</a></th>' in response.content.decode()

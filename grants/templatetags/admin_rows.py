@@ -37,7 +37,7 @@ _NOWRAP_FIELDS = (models.DateField, models.TimeField, models.ForeignKey)
 def _column(model_admin, name: str):
     """How to draw column ``name``: ("method", the display method) or ("field", the model
     field); None for a column only Django's generic path draws exactly."""
-    if not isinstance(name, str):
+    if not isinstance(name, str) or name == "__str__":  # the row itself: Django's path
         return None
     method = getattr(model_admin, name, None)
     if callable(method):
