@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from grants.demo import ADMIN_PASSWORD, ADMIN_USERNAME, OPTIONEE_PASSWORD, load_demo
-from grants.models import Grant
+from grants.models import Grant, Termination
 from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,6 +22,11 @@ ADMIN_PAGES = [
     "/admin/",
     "/admin/grants/grant/",
     "GRANT_PAGE",
+    "/admin/grants/grant/?status__exact=granted",
+    "/admin/grants/optionee/",
+    "OPTIONEE_PAGE",
+    "/admin/grants/exercise/",
+    "/admin/grants/termination/",
     "/admin/reports/outstanding-options/",
     "/admin/reports/outstanding-options/?PERIOD",
     "/admin/reports/option-rollforward/",
@@ -112,9 +117,11 @@ def test_no_back_office_page_scrolls_sideways(browser, live_server, demo, viewpo
         browser, live_server, viewport, ADMIN_USERNAME, ADMIN_PASSWORD, admin=True
     )
     grant = Grant.objects.get(number=GRANT)
+    leaver = Termination.objects.get().optionee  # the optionee page with its history tables
     wide = []
     for path in ADMIN_PAGES:
         path = path.replace("GRANT_PAGE", f"/admin/grants/grant/{grant.pk}/change/")
+        path = path.replace("OPTIONEE_PAGE", f"/admin/grants/optionee/{leaver.pk}/change/")
         path = path.replace("PERIOD", f"company={grant.company.pk}&start=2005-01-01&end=2010-12-31")
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 200, path
