@@ -66,3 +66,11 @@ def triggers_named(connection, prefix: str) -> set[tuple[str, str]]:
                 [prefix, prefix],
             )
         return set(cursor.fetchall())
+
+
+def trigger_statements(vendor: str, written: dict, what: str) -> list[str]:
+    """The statements that create ``what`` (triggers of ours) on ``vendor``'s database,
+    from ``written`` (vendor -> a function returning them); refused for any other."""
+    if vendor not in written:
+        raise NotImplementedError(f"No {what} are written for {vendor}.")
+    return written[vendor]()

@@ -27,7 +27,7 @@ again. A test checks that every trigger is in place after all migrations.
 
 from __future__ import annotations
 
-from grants.db import triggers_named
+from grants.db import trigger_statements, triggers_named
 
 TABLE = "grants_pagestamp"
 OPTIONEE = "o"
@@ -198,12 +198,8 @@ def install(schema_editor) -> None:
     """Create (or re-create) the stamps table and its triggers, and stamp every optionee
     and the company facts afresh."""
     vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        statements = _postgresql()
-    elif vendor == "sqlite":
-        statements = _sqlite()
-    else:
-        raise NotImplementedError(f"No page-stamp triggers are written for {vendor}.")
+    written = {"postgresql": _postgresql, "sqlite": _sqlite}
+    statements = trigger_statements(vendor, written, "page-stamp triggers")
     for statement in [_CREATE, *statements, *_stamp_everything(vendor)]:
         schema_editor.execute(statement)
 

@@ -22,7 +22,7 @@ SQLite drops a table's triggers when Django's schema editor rebuilds the table (
 
 from __future__ import annotations
 
-from grants.db import triggers_named
+from grants.db import trigger_statements, triggers_named
 
 # The rows a statement changed, each counted in (+1: a new version) or out (-1: an old one).
 _CHANGES = {
@@ -279,12 +279,8 @@ _RECOUNT = [
 def install(schema_editor) -> None:
     """Create (or re-create) the triggers and add the sums up from the book."""
     vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        statements = _postgresql()
-    elif vendor == "sqlite":
-        statements = _sqlite()
-    else:
-        raise NotImplementedError(f"No usage triggers are written for {vendor}.")
+    written = {"postgresql": _postgresql, "sqlite": _sqlite}
+    statements = trigger_statements(vendor, written, "usage triggers")
     for statement in [*_TABLES, *statements, *_RECOUNT]:
         schema_editor.execute(statement)
 
