@@ -102,6 +102,22 @@ def test_a_bad_termination_is_refused(grant, optionee, on, reason, code):
     assert exc.value.messages[0]
 
 
+def test_a_termination_before_an_ended_grant_was_made_is_refused(grant, optionee):
+    """A grant that has expired was still made during service: ending the service before
+    it would move its recorded last day to before its grant date (and the 10-K option
+    table of its year would start below zero). A grant cancelled as recorded in error
+    proves nothing and does not refuse it."""
+    grant.run_nightly(grant.expires_on + dt.timedelta(days=1))  # the term has ended: expired
+    grant.refresh_from_db()
+    assert grant.status == Grant.Status.EXPIRED
+    with changes_nothing(grant), pytest.raises(ValidationError) as exc:
+        optionee.terminate(d("2005-07-12"), "other")
+    assert exc.value.code == "termination_before_grant"
+    mistaken = GrantFactory(plan=grant.plan, optionee=optionee, grant_date=d("2009-01-05"))
+    mistaken.cancel("Recorded for the wrong optionee")
+    assert optionee.terminate(d("2008-01-31"), "other").on == d("2008-01-31")
+
+
 @pytest.mark.parametrize("on", ["2008-01-31", None, dt.datetime(2008, 1, 31, 12, tzinfo=CHICAGO)])
 def test_the_termination_date_must_be_a_date(grant, optionee, on):
     with changes_nothing(grant), pytest.raises(ValidationError) as exc:

@@ -248,8 +248,10 @@ class Optionee(models.Model):
                 code="already_terminated",
             )
         for grant in grants:
-            if on < grant.grant_date and grant.status == grant.Status.GRANTED:
-                # Service cannot end before a grant made during it; say so plainly.
+            if on < grant.grant_date and grant.status != grant.Status.CANCELLED:
+                # Service cannot end before a grant made during it, outstanding or ended
+                # (an ended grant's last day would move to before its grant date); a grant
+                # cancelled as recorded in error was never made. Say so plainly.
                 raise ValidationError(
                     f"The termination date {on:%Y-%m-%d} is before grant {grant.number} "
                     f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
