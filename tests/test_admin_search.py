@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 TERMS = ["Garcia", "garcia", "VLNC-2005", "demo-01", "maria garcia", "@example", "nobody"]
 TERMS += ["'R. Ak'"]  # a quoted phrase is one word
+TERMS += ["on", "1,", "a", "-0", "VLNC-DEMO-0101", "vlnc-2005-0001"]  # too short to look up; runs
 
 
 @pytest.fixture
@@ -44,6 +45,34 @@ def test_the_search_finds_what_django_s_search_finds(model, request_):
     for term in TERMS:
         assert found(model, request_, term) == found(model, request_, term, django=True), term
     assert found(Grant, request_, "Garcia")  # and finds something
+
+
+def test_a_word_no_index_can_look_up_is_joined_not_read_from_the_related_table(request_):
+    """Without three letters or digits in a row ("on", "1,") a word is tested on the rows the
+    list reads, through the join, as Django does: looking it up in the related table first
+    would read that table whole."""
+    load_demo()
+    for term in ["on", "1,"]:
+        with CaptureQueriesContext(connection) as queries:
+            rows = found(Exercise, request_, term)
+        assert rows == found(Exercise, request_, term, django=True), term
+        alone = [q["sql"] for q in queries.captured_queries if "JOIN" not in q["sql"]]
+        assert not [sql for sql in alone if '"grants_grant"' in sql.split("WHERE")[0]], alone
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_a_grant_number_is_looked_up_by_its_own_digits_first():
+    """A value containing "VLNC-DEMO-0101" contains "0101": the index is asked for that run
+    first, which the book's other numbers do not share, and the whole word is still tested."""
+    condition = base._contains("number", "VLNC-DEMO-0101")
+    lookups = [child for child in condition.children]
+    assert lookups == [("number__icontains", "0101"), ("number__icontains", "VLNC-DEMO-0101")]
+    assert base._contains("number", "0101").children == [("number__icontains", "0101")]
+    load_demo()
+    numbers_ = set(Grant.objects.filter(condition).values_list("number", flat=True))
+    assert numbers_ == set(
+        Grant.objects.filter(number__icontains="VLNC-DEMO-0101").values_list("number", flat=True)
+    )
 
 
 def test_with_too_many_related_rows_to_list_it_joins_as_django_does(request_, monkeypatch):

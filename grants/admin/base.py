@@ -3,6 +3,7 @@
 import datetime as dt
 import functools
 import json
+import re
 from decimal import Decimal
 
 from django.contrib import admin, messages
@@ -199,11 +200,39 @@ def latest_version(obj) -> str:
 # it joins the tables as Django does (slower, never wrong).
 SEARCH_IDS_AT_MOST = 1_000
 
+# Three letters or digits in a row: the least a trigram index can look a word up by
+# (pg_trgm splits the text at every other character, as this does).
+_RUN = re.compile(r"[^\W_]{3,}")
+
+
+def _contains(path: str, word: str) -> Q:
+    """``path`` contains ``word``, as Django's ``icontains`` asks it. On PostgreSQL, when the
+    word has other characters around its longest run of letters or digits, the condition
+    also asks that the value contain that run alone, which it must if it contains the word:
+    the same rows, found faster. "SYN-000999619" asks the numbers' trigram index for the
+    trigrams of "SYN" and of the dash too, which every number of the book shares; beside
+    "000999619" alone the index skips through those (16 ms down to 5 ms at a million
+    grants)."""
+    condition = Q(**{f"{path}__icontains": word})
+    runs = _RUN.findall(word)
+    if runs and connection.vendor == "postgresql":
+        rarest = max(reversed(runs), key=len)  # of the longest, the last: a number's own part
+        if rarest != word:
+            # First: the index's scan is driven by the first condition's trigrams (the
+            # other way round it took 17 ms, as the word alone does).
+            condition = Q(**{f"{path}__icontains": rarest}) & condition
+    return condition
+
 
 def _search_condition(model, paths: list[str], word: str) -> tuple[Q, list[str]]:
     """Rows of ``model`` where any of ``paths`` (search fields, maybe through relations)
     contains ``word``, as a condition each table answers from its own indexes; and the
-    paths that had to be joined instead."""
+    paths that had to be joined instead.
+
+    A word without three letters or digits in a row ("on", "1,") is one no index can look
+    up: a related table would be read whole to find it (0.4 s for the grant numbers at a
+    million grants, once for each such word of a notice's subject). It is joined instead,
+    as Django does, so the rows the list reads are the only ones tested."""
     condition, joined = Q(), []
     through: dict[str, list[str]] = {}
     for path in paths:
@@ -211,18 +240,20 @@ def _search_condition(model, paths: list[str], word: str) -> tuple[Q, list[str]]
         if rest:
             through.setdefault(head, []).append(rest)
         else:
-            condition |= Q(**{f"{path}__icontains": word})
+            condition |= _contains(path, word)
     for head, rests in through.items():
-        related = model._meta.get_field(head).related_model
-        inner, inner_joined = _search_condition(related, rests, word)
-        ids = list(
-            related._default_manager.filter(inner)
-            .order_by()
-            .values_list("pk", flat=True)[: SEARCH_IDS_AT_MOST + 1]
-        )
-        if len(ids) > SEARCH_IDS_AT_MOST:
+        ids = None
+        if _RUN.search(word):
+            related = model._meta.get_field(head).related_model
+            inner, inner_joined = _search_condition(related, rests, word)
+            ids = list(
+                related._default_manager.filter(inner)
+                .order_by()
+                .values_list("pk", flat=True)[: SEARCH_IDS_AT_MOST + 1]
+            )
+        if ids is None or len(ids) > SEARCH_IDS_AT_MOST:
             for rest in rests:
-                condition |= Q(**{f"{head}__{rest}__icontains": word})
+                condition |= _contains(f"{head}__{rest}", word)
             joined += [f"{head}__{rest}" for rest in rests]
         else:
             condition |= Q(**{f"{head}__in": ids})
