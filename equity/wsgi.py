@@ -4,5 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from equity.framestack import RoomyFrameStack
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "equity.settings")
-application = get_wsgi_application()
+application = RoomyFrameStack(get_wsgi_application())

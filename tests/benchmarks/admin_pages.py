@@ -35,7 +35,6 @@ django.setup()
 
 from django.contrib import admin  # noqa: E402
 from django.core.cache import caches  # noqa: E402
-from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.core.signals import request_finished, request_started  # noqa: E402
 from django.db import close_old_connections, connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -146,7 +145,9 @@ class Server:
         client = Client()
         client.force_login(user)
         self.cookie = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
-        self.handler = WSGIHandler()
+        from equity.wsgi import application  # what gunicorn serves
+
+        self.handler = application
 
     def get(self, address: str) -> tuple[int, str, bytes]:
         """The status, the content type and the body of the page at ``address``."""
