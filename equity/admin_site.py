@@ -15,6 +15,18 @@ class EquityAdminSite(admin.AdminSite):
     site_title = "Equity administration"
     index_title = "Stock plan back office"
 
+    # Every list of the back office shows fifty rows a page, those of other apps' screens
+    # too (django-axes' sign-in logs, users; Django's default is a hundred): the grants
+    # app's lists set it themselves (grants.admin.base.HistoryAdmin).
+    LIST_PER_PAGE = 50
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        super().register(model_or_iterable, admin_class, **options)
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else model_or_iterable
+        for model in models:
+            model_admin = self._registry[model]
+            model_admin.list_per_page = min(model_admin.list_per_page, self.LIST_PER_PAGE)
+
     def has_permission(self, request):
         """Active staff, verified by their authenticator app when ``ADMIN_REQUIRE_2FA`` is on."""
         from grants.admin.two_factor import awaiting_second_factor

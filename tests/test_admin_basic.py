@@ -38,3 +38,21 @@ def test_exercises_cannot_be_written_by_hand_in_the_admin(admin_client):
     exercise = Exercise.objects.first()
     change = reverse("admin:grants_exercise_change", args=[exercise.pk])
     assert admin_client.post(change, {"shares": "1"}).status_code == 403
+
+
+def test_every_list_shows_fifty_rows_a_page(client):
+    """Other apps' screens too: django-axes' sign-in log, whose rows grow with every sign-in."""
+    from axes.models import AccessLog
+    from django.contrib import admin as django_admin
+
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    assert all(m.list_per_page <= 50 for m in django_admin.site._registry.values())
+    AccessLog.objects.bulk_create(
+        AccessLog(username=f"user{n}", ip_address="127.0.0.1", user_agent="x") for n in range(60)
+    )
+    page = client.get("/admin/axes/accesslog/", secure=True)
+    assert len(page.context["cl"].result_list) == 50
+    assert page.context["cl"].result_count == AccessLog.objects.count() > 60  # and the sign-in
