@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.db.models import CharField, F, IntegerField, Value
 from django.utils import timezone
 
 
@@ -40,21 +41,33 @@ class CompanyZone(dt.tzinfo):
 
 def company_time_zone(user) -> str:
     """The zone of the signed-in optionee's company (or, after a death, the company of the
-    grants the successor holds), else of the book's first company."""
+    grants the successor holds; the first of them by name), else of the book's first
+    company; UTC with no company.
+
+    One query on every page that shows a time: the person's optionees (each way looked up
+    by its own index) and the first company, in one UNION ALL, the first row winning."""
     from grants.models import Company, Optionee
 
+    def ranked(rows, rank: int, name, zone: str):
+        rows = rows.order_by().annotate(rank=Value(rank, IntegerField()), sort_name=name)
+        return rows.values_list("rank", "sort_name", "pk", zone)
+
+    people = Optionee.objects.all()
+    parts = []
     if user is not None and user.is_authenticated:
         ids = getattr(user, "_optionee_ids", None)  # read once a request by the portal
-        zone = (
-            Optionee.objects.filter(
-                pk__in=ids if ids is not None else Optionee.objects.ids_for_user(user)
-            )
-            .values_list("company__time_zone", flat=True)
-            .first()
-        )
-        if zone:
-            return zone
-    return Company.objects.order_by("pk").values_list("time_zone", flat=True).first() or "UTC"
+        if ids is not None:
+            ways = [people.filter(pk__in=ids)]
+        else:
+            own = people.filter(user=user)
+            inherited = people.filter(successors__user=user, date_of_death__isnull=False)
+            ways = [own, inherited]
+        parts += [ranked(way, 0, F("legal_name"), "company__time_zone") for way in ways]
+    parts.append(ranked(Company.objects.all(), 1, Value("", CharField()), "time_zone"))
+    first, *rest = parts
+    rows = first.union(*rest, all=True) if rest else first
+    row = rows.order_by("rank", "sort_name", "pk").first()
+    return row[3] if row else "UTC"
 
 
 class CompanyTimeZoneMiddleware:
