@@ -72,9 +72,8 @@ def test_a_grant_number_is_looked_up_by_its_own_digits_first():
     assert base._contains("number", "0101").children == [("number__icontains", "0101")]
     load_demo()
     numbers_ = set(Grant.objects.filter(condition).values_list("number", flat=True))
-    assert numbers_ == set(
-        Grant.objects.filter(number__icontains="VLNC-DEMO-0101").values_list("number", flat=True)
-    )
+    django_s = Grant.objects.filter(number__icontains="VLNC-DEMO-0101").values_list("number")
+    assert numbers_ == {"VLNC-DEMO-0101"} == {number for (number,) in django_s}
 
 
 def test_with_too_many_related_rows_to_list_it_joins_as_django_does(request_, monkeypatch):
