@@ -719,6 +719,61 @@ def test_terms_in_use_are_read_only_and_new_terms_can_be_added(admin_client, gra
     assert counts == {standard.name: 1, "Consultants": 0}
 
 
+def test_a_form_a_grant_is_made_under_while_it_is_being_saved_is_not_changed(
+    admin_client, grant, monkeypatch
+):
+    """The race the read-only rule cannot see: the form was unused when the save began (its
+    permission checked), and a grant under it committed before the save took the form's
+    row. The save is refused with a message, not a server error, and the form is as the
+    grant was made under it."""
+    from grants.admin.agreement_forms import AgreementFormForm
+
+    unused = GrantTermsFactory(name="Consultants")
+    data = {
+        "name": "Consultants",
+        "minimum_exercise": "500",
+        "payment_methods": ["cash"],
+        "mail_notice_days": "5",
+        "agreement_text": "",
+    }
+    for reason in rules.TERMINATION_REASONS:
+        data |= {
+            f"window_{reason}_period": "60",
+            f"window_{reason}_period_type": "DAYS",
+            f"window_{reason}_vesting": "STOP",
+        }
+    validate = AgreementFormForm.clean
+
+    def meanwhile(form):
+        if not unused.grants.exists():  # another administrator's grant, just committed
+            GrantFactory(plan=grant.plan, grant_terms=unused)
+        return validate(form)
+
+    monkeypatch.setattr(AgreementFormForm, "clean", meanwhile)
+    url = reverse("admin:grants_grantterms_change", args=[unused.pk])
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Grants were made under this form after you opened it" in response.content.decode()
+    unused.refresh_from_db()
+    assert unused.minimum_exercise == rules.Terms().minimum_exercise
+    assert unused.grants.count() == 1  # the other administrator's grant stands
+
+
+def test_a_grant_is_made_under_its_form_as_the_form_stands_when_it_is_made(grant, optionee):
+    """A form read before an administrator changed it: the grant is derived from the form
+    as saved (``create_many`` reads it again under a lock), its last day after a
+    termination included."""
+    form = GrantTermsFactory()
+    read_before = GrantTerms.objects.get(pk=form.pk)
+    changed = rules.Terms().with_window(rules.REASON_OTHER, period=30, period_type="DAYS")
+    GrantTerms.objects.filter(pk=form.pk).update(windows=GrantTerms.fields_of(changed)["windows"])
+    optionee.terminate(d("2008-01-15"), rules.REASON_OTHER)
+    made = GrantFactory(plan=grant.plan, optionee=optionee, grant_terms=read_before)
+    assert made.terms.as_rules() == GrantTerms.objects.get(pk=form.pk).as_rules()
+    assert made.expires_on == changed.window(rules.REASON_OTHER).end(d("2008-01-15"))
+    assert made.expires_on != read_before.as_rules().window(rules.REASON_OTHER).end(d("2008-01-15"))
+
+
 def test_the_optionee_is_found_by_name_as_the_administrator_types(admin_client, newcomer):
     response = admin_client.get(
         reverse("admin:autocomplete"),

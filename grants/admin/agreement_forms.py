@@ -203,7 +203,26 @@ class GrantTermsAdmin(HistoryAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    def save_model(self, request, obj, form, change):
-        if change and obj.grants.exists():  # a race with a new grant under it
-            raise ValidationError("Grants were made under this form meanwhile; add a new form.")
-        super().save_model(request, obj, form, change)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+
+        class UnusedFormOnly(form):
+            def clean(self):
+                """A form saved while a grant is made under it: the row is locked (the admin
+                saves in a transaction), so a grant made since the page opened has been
+                committed and is seen here, and one made after waits for this save
+                (``granting.create_many`` locks the forms it uses)."""
+                cleaned = super().clean()
+                GrantTerms.objects.select_for_update().filter(pk=self.instance.pk).exists()
+                if self.instance.grants.exists():
+                    raise ValidationError(
+                        "Grants were made under this form after you opened it, so its terms "
+                        "are now part of their agreements and cannot change. Add a new form "
+                        "for new terms.",
+                        code="form_in_use",
+                    )
+                return cleaned
+
+        return UnusedFormOnly

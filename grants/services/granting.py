@@ -15,7 +15,15 @@ from simple_history.utils import bulk_create_with_history
 from grants import rules
 from grants.agreement_forms import seed_form
 from grants.db import in_lists
-from grants.models import ClosingPrice, Grant, GrantFacts, Installment, Optionee, Plan
+from grants.models import (
+    ClosingPrice,
+    Grant,
+    GrantFacts,
+    GrantTerms,
+    Installment,
+    Optionee,
+    Plan,
+)
 from grants.models.dates import require_date
 from grants.models.facts import people_facts
 from grants.validators import validate_identifier
@@ -109,6 +117,24 @@ def create_many(
         }
         if len(plans) < len({spec["plan"].pk for _, spec, *_ in checked}):
             raise Plan.DoesNotExist("A plan of these grants is no longer in the book.")
+        # The agreement forms, locked and read afresh: a form is editable until a grant is
+        # made under it, so an administrator saving one (which locks its row,
+        # GrantTermsAdmin) and a grant made under it take turns. The grant is derived from
+        # the form as it stands when it is made, and a form saved after it sees it.
+        standard = (
+            seed_form() if any(s.get("grant_terms") is None for _, s, *_ in checked) else None
+        )
+        wanted = {(spec.get("grant_terms") or standard).pk for _, spec, *_ in checked}
+        forms = {
+            form.pk: form
+            for form in GrantTerms.objects.select_for_update(no_key=True, of=("self",))
+            .filter(pk__in=wanted)
+            .order_by("pk")
+        }
+        if len(forms) < len(wanted):
+            raise GrantTerms.DoesNotExist(
+                "An agreement form of these grants is no longer in the book."
+            )
         companies = {plan.company_id: plan.company for plan in plans.values()}
         today = {pk: company.today() for pk, company in companies.items()}
         # The reserve as the book has recorded it (``Plan.reserve_available``, what
@@ -136,7 +162,6 @@ def create_many(
             set(companies),
             batch_size=batch_size,
         )
-        standard = None
         for index, spec, grant_date, term_end, shares, price, schedule in checked:
             plan, optionee, number = plans[spec["plan"].pk], spec["optionee"], spec["number"]
             try:
@@ -157,11 +182,7 @@ def create_many(
                         f"Grant number {number} is already used; choose another.",
                         code="duplicate",
                     )
-                terms = spec.get("grant_terms")
-                if terms is None:
-                    if standard is None:
-                        standard = seed_form()  # the seed agreement's, as a default
-                    terms = standard
+                terms = forms[(spec.get("grant_terms") or standard).pk]  # the seed's by default
                 grant = Grant(
                     number=number,
                     plan=plan,
