@@ -64,10 +64,10 @@ def create_many(
     had been made by ``create`` one after the other.
 
     The queries do not depend on the number of specs (beyond one per ``batch_size``
-    values in a list): the plans are locked once, and the reserves, the closing prices
-    on the grant dates, the grant numbers already in the book, the optionees' standing
-    terminations and liability windows and the companies' registration suspensions are
-    each read in one query.
+    values in a list): the plans and the agreement forms are locked once, and the
+    reserves, the closing prices on the grant dates, the grant numbers already in the
+    book, the optionees' standing terminations and liability windows and the companies'
+    registration suspensions are each read in one query.
 
     Returns, per spec in order, the grant or the ``ValidationError`` that refused it.
     Nothing is written unless every spec passes, and nothing at all when ``save`` is
@@ -122,7 +122,7 @@ def create_many(
         # GrantTermsAdmin) and a grant made under it take turns. The grant is derived from
         # the form as it stands when it is made, and a form saved after it sees it.
         standard = (
-            seed_form() if any(s.get("grant_terms") is None for _, s, *_ in checked) else None
+            seed_form() if any(sp.get("grant_terms") is None for _, sp, *_ in checked) else None
         )
         wanted = {(spec.get("grant_terms") or standard).pk for _, spec, *_ in checked}
         forms = {
