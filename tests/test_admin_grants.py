@@ -672,6 +672,19 @@ def test_a_plan_reserve_cannot_go_below_what_its_grants_use(admin_client, grant)
     assert grant.plan.share_reserve == 1_000_000
 
 
+def form_post(name: str, **fields) -> dict:
+    """What an agreement form's page posts: a minimum of 500 shares, five days for mail,
+    every window 60 days with vesting stopped, and ``fields``."""
+    data = {"name": name, "minimum_exercise": "500", "mail_notice_days": "5", "agreement_text": ""}
+    for reason in rules.TERMINATION_REASONS:
+        data |= {
+            f"window_{reason}_period": "60",
+            f"window_{reason}_period_type": "DAYS",
+            f"window_{reason}_vesting": "STOP",
+        }
+    return data | fields
+
+
 def test_terms_in_use_are_read_only_and_new_terms_can_be_added(admin_client, grant):
     standard = grant.terms
     url = reverse("admin:grants_grantterms_change", args=[standard.pk])
@@ -681,24 +694,15 @@ def test_terms_in_use_are_read_only_and_new_terms_can_be_added(admin_client, gra
     assert standard.minimum_exercise == 1000
 
     unused = GrantTermsFactory(name="Consultants")
-    data = {
-        "name": "Consultants",
-        "minimum_exercise": "500",
-        "small_installment_exception": "on",
-        "final_exercise_exception": "on",
-        "section16_days_after_liability": "10",
-        "section16_cap_months": "6",
-        "section16_cap_days": "10",
-        "payment_methods": ["cash", "check"],
-        "mail_notice_days": "5",
-        "agreement_text": "",
-    }
-    for reason in rules.TERMINATION_REASONS:
-        data |= {
-            f"window_{reason}_period": "60",
-            f"window_{reason}_period_type": "DAYS",
-            f"window_{reason}_vesting": "STOP",
-        }
+    data = form_post(
+        "Consultants",
+        small_installment_exception="on",
+        final_exercise_exception="on",
+        section16_days_after_liability="10",
+        section16_cap_months="6",
+        section16_cap_days="10",
+        payment_methods=["cash", "check"],
+    )
     data["window_INVOLUNTARY_DEATH_vesting"] = "ACCELERATE_ALL"
     url = reverse("admin:grants_grantterms_change", args=[unused.pk])
     missing = {k: v for k, v in data.items() if k != "window_VOLUNTARY_RETIREMENT_period"}
@@ -729,19 +733,7 @@ def test_a_form_a_grant_is_made_under_while_it_is_being_saved_is_not_changed(
     from grants.admin.agreement_forms import AgreementFormForm
 
     unused = GrantTermsFactory(name="Consultants")
-    data = {
-        "name": "Consultants",
-        "minimum_exercise": "500",
-        "payment_methods": ["cash"],
-        "mail_notice_days": "5",
-        "agreement_text": "",
-    }
-    for reason in rules.TERMINATION_REASONS:
-        data |= {
-            f"window_{reason}_period": "60",
-            f"window_{reason}_period_type": "DAYS",
-            f"window_{reason}_vesting": "STOP",
-        }
+    data = form_post("Consultants", payment_methods=["cash"])
     validate = AgreementFormForm.clean
 
     def meanwhile(form):
