@@ -1132,3 +1132,16 @@ def test_an_option_is_fully_exercised_when_every_share_that_will_vest_is():
     assert not rules.fully_exercised(shares=1_000_000, exercised=749_900, forfeited=250_000)
     # Nothing exercised is never "fully exercised", even when everything was forfeited.
     assert not rules.fully_exercised(shares=1_000_000, exercised=0, forfeited=1_000_000)
+
+
+def test_service_cannot_end_before_a_grant_made_during_it():
+    made = [("A-1", dt.date(2005, 7, 13)), ("A-2", dt.date(2006, 1, 3))]
+    rules.check_service_end(dt.date(2006, 1, 3), made)  # the day of the last grant
+    with pytest.raises(ValidationError) as exc:
+        rules.check_service_end(dt.date(2006, 1, 2), made)
+    assert exc.value.code == "termination_before_grant"
+    assert exc.value.messages == [
+        "The termination date 2006-01-02 is before grant A-2 was made on 2006-01-03; "
+        "check the date."
+    ]
+    rules.check_service_end(dt.date(2001, 1, 1), [])  # no grant made: any day

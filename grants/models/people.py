@@ -247,16 +247,9 @@ class Optionee(models.Model):
                 f"To correct it, reverse that termination first.",
                 code="already_terminated",
             )
-        for grant in grants:
-            if on < grant.grant_date and grant.status != grant.Status.CANCELLED:
-                # Service cannot end before a grant made during it, outstanding or ended
-                # (an ended grant's last day would move to before its grant date); a grant
-                # cancelled as recorded in error was never made. Say so plainly.
-                raise ValidationError(
-                    f"The termination date {on:%Y-%m-%d} is before grant {grant.number} "
-                    f"was made on {grant.grant_date:%Y-%m-%d}; check the date.",
-                    code="termination_before_grant",
-                )
+        rules.check_service_end(  # a grant cancelled as recorded in error was never made
+            on, [(g.number, g.grant_date) for g in grants if g.status != g.Status.CANCELLED]
+        )
         return on, reason
 
     def preview_termination(self, on: dt.date, reason: str) -> list[TerminationEffect]:

@@ -23,6 +23,7 @@ from grants.rules.dates import (  # noqa: F401
     check_hold,
     check_not_expired,
     check_price_at_grant,
+    check_service_end,
     deemed_received,
     due_expiry_warning,
     expiration,

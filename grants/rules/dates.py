@@ -242,6 +242,22 @@ def deemed_received(at: dt.date | dt.datetime, calendar: BusinessCalendar) -> dt
     )
 
 
+def check_service_end(on: dt.date, grants_made: Iterable[tuple[str, dt.date]]) -> None:
+    """Paragraph 5b: a termination ends the continuous service during which the grants
+    were made, so it cannot be dated before any of them, whether the grant is outstanding
+    or has ended (an ended grant's last day would otherwise move to before its grant date,
+    and the 10-K option table of its year would start below zero). ``grants_made`` are the
+    optionee's grants as (number, grant date); a grant cancelled as recorded in error was
+    never made and is left out by the caller."""
+    for number, grant_date in grants_made:
+        if on < grant_date:
+            raise ValidationError(
+                f"The termination date {on:%Y-%m-%d} is before grant {number} was made on "
+                f"{grant_date:%Y-%m-%d}; check the date.",
+                code="termination_before_grant",
+            )
+
+
 def check_price_at_grant(
     price_per_share: Decimal, fair_market_value: Decimal | None, *, discount_confirmed: bool = False
 ) -> None:
